@@ -1,0 +1,117 @@
+//! Duplicate detection (SPEC §2, §7), applied in file order after a row has
+//! passed every value check.
+//!
+//! - A row with a non-empty id is compared with the *standing* row of that
+//!   id only: same content ⇒ `duplicate_row`, different ⇒
+//!   `conflicting_duplicate`; the first row of an id stands.
+//! - A row with an empty id is a `duplicate_row` when an earlier accepted
+//!   row with an empty id has the same content; never conflicting.
+//! - Employers (id always `employer_id`): exact duplicates first, then the
+//!   latest `status_date` stands and the others are `superseded`.
+
+use super::rows::Fingerprint;
+use super::Reason;
+use chrono::NaiveDate;
+use std::collections::{HashMap, HashSet};
+
+/// The dedup state of one kind (events or payments or rates).
+#[derive(Default)]
+pub struct Deduper {
+    by_id: HashMap<String, Fingerprint>,
+    no_id: HashSet<Fingerprint>,
+}
+
+impl Deduper {
+    /// Decides one accepted-so-far row: `None` keeps it, `Some(reason)`
+    /// rejects it. A kept row becomes the standing row of its id.
+    pub fn check(&mut self, id: Option<&str>, fp: Fingerprint) -> Option<Reason> {
+        match id {
+            Some(id) => match self.by_id.get(id) {
+                Some(&standing) if standing == fp => Some(Reason::DuplicateRow),
+                Some(_) => Some(Reason::ConflictingDuplicate),
+                None => {
+                    self.by_id.insert(id.to_string(), fp);
+                    None
+                }
+            },
+            None => {
+                if self.no_id.insert(fp) {
+                    None
+                } else {
+                    Some(Reason::DuplicateRow)
+                }
+            }
+        }
+    }
+}
+
+/// One valid employer row as far as the registry rule is concerned.
+pub struct EmployerCandidate<'a> {
+    pub id: &'a str,
+    pub fp: Fingerprint,
+    pub status_date: Option<NaiveDate>,
+}
+
+/// For employer rows in file order, the reject reason of each (`None` for
+/// the standing row of its id).
+pub fn employer_verdicts(rows: &[EmployerCandidate<'_>]) -> Vec<Option<Reason>> {
+    let mut verdict: Vec<Option<Reason>> = vec![None; rows.len()];
+    let mut groups: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        groups.entry(r.id).or_default().push(i);
+    }
+    for idxs in groups.values() {
+        let mut seen: HashSet<Fingerprint> = HashSet::new();
+        let mut distinct: Vec<usize> = Vec::new();
+        for &i in idxs {
+            if seen.insert(rows[i].fp) {
+                distinct.push(i);
+            } else {
+                verdict[i] = Some(Reason::DuplicateRow);
+            }
+        }
+        // Latest status_date stands (no date counts as earliest); a tie
+        // goes to the later row.
+        let winner = distinct
+            .iter()
+            .copied()
+            .max_by(|&a, &b| rows[a].status_date.cmp(&rows[b].status_date).then(a.cmp(&b)));
+        for &i in &distinct {
+            if Some(i) != winner {
+                verdict[i] = Some(Reason::Superseded);
+            }
+        }
+    }
+    verdict
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_compare_with_the_standing_row_only() {
+        let mut d = Deduper::default();
+        assert_eq!(d.check(Some("A"), 1), None);
+        assert_eq!(d.check(Some("A"), 1), Some(Reason::DuplicateRow));
+        assert_eq!(d.check(Some("A"), 2), Some(Reason::ConflictingDuplicate));
+        assert_eq!(d.check(Some("B"), 2), None);
+        assert_eq!(d.check(None, 1), None);
+        assert_eq!(d.check(None, 1), Some(Reason::DuplicateRow));
+        assert_eq!(d.check(None, 3), None);
+    }
+
+    #[test]
+    fn employers_latest_date_stands() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+        let rows = vec![
+            EmployerCandidate { id: "E", fp: 1, status_date: d("2020-01-01") },
+            EmployerCandidate { id: "E", fp: 2, status_date: d("2022-01-01") },
+            EmployerCandidate { id: "E", fp: 1, status_date: d("2020-01-01") },
+            EmployerCandidate { id: "F", fp: 3, status_date: None },
+            EmployerCandidate { id: "F", fp: 4, status_date: None },
+        ];
+        let v = employer_verdicts(&rows);
+        assert_eq!(v, vec![Some(Reason::Superseded), None, Some(Reason::DuplicateRow), Some(Reason::Superseded), None]);
+    }
+}

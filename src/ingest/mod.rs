@@ -1,0 +1,336 @@
+//! Ingest: every input file → typed, validated, de-duplicated records plus
+//! a reject for every row that cannot be used.
+//!
+//! Takes the discovered files (`discover`), reads kinds in the SPEC order
+//! (employers, rates, events, payments), files in name order. Per file a
+//! reader thread decodes and splits records into bounded batches
+//! (`reader`); each batch is validated in parallel with rayon (`rows`,
+//! pure per record) and then merged sequentially in file order, where the
+//! duplicate rules (`dedup`) apply. Guarantees: rows read = accepted +
+//! rejected for every file; every reject carries file, line, reason and raw
+//! text; output is independent of the thread count.
+
+pub mod dedup;
+pub mod discover;
+pub mod header;
+pub mod reader;
+pub mod rows;
+
+use crate::config::{InputKind, RunConfig};
+use crate::error::{Error, Result};
+use crate::model::{Employer, Event, Payment, RateRow};
+use crate::progress::Progress;
+use discover::InputFile;
+use header::ColumnMap;
+use rayon::prelude::*;
+use reader::{Batch, Encoding, RecordReader, BATCH_RECORDS};
+use std::collections::BTreeMap;
+
+/// Why a row was rejected (SPEC §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Reason {
+    MissingField,
+    FieldCount,
+    DecodeError,
+    BadPeriod,
+    BadDate,
+    BadAmount,
+    UnknownInsurance,
+    UnknownAction,
+    UnknownStatus,
+    UnknownKind,
+    UnknownCode,
+    DuplicateRow,
+    ConflictingDuplicate,
+    Superseded,
+}
+
+impl Reason {
+    pub fn name(self) -> &'static str {
+        match self {
+            Reason::MissingField => "missing_field",
+            Reason::FieldCount => "field_count",
+            Reason::DecodeError => "decode_error",
+            Reason::BadPeriod => "bad_period",
+            Reason::BadDate => "bad_date",
+            Reason::BadAmount => "bad_amount",
+            Reason::UnknownInsurance => "unknown_insurance",
+            Reason::UnknownAction => "unknown_action",
+            Reason::UnknownStatus => "unknown_status",
+            Reason::UnknownKind => "unknown_kind",
+            Reason::UnknownCode => "unknown_code",
+            Reason::DuplicateRow => "duplicate_row",
+            Reason::ConflictingDuplicate => "conflicting_duplicate",
+            Reason::Superseded => "superseded",
+        }
+    }
+    /// Whether the row counts toward `--max-reject-rate` (SPEC §1).
+    pub fn counts_toward_rate(self) -> bool {
+        !matches!(self, Reason::DuplicateRow | Reason::Superseded)
+    }
+}
+
+/// A rejected input row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject {
+    pub file: String,
+    pub line: u64,
+    pub reason: Reason,
+    pub raw: String,
+}
+
+/// Per-file figures for `summary.json`.
+#[derive(Debug, Clone)]
+pub struct InputStat {
+    pub path: String,
+    pub kind: InputKind,
+    pub size: u64,
+    pub sha256: String,
+    pub encoding: Encoding,
+    pub rows_read: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+}
+
+/// Where the rate table came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RatesSource {
+    Flag,
+    Folder,
+    BuiltIn,
+}
+
+/// Everything ingest hands to reconciliation.
+#[derive(Debug, Default)]
+pub struct Ingested {
+    /// The standing row of every employer, by id.
+    pub employers: BTreeMap<String, Employer>,
+    pub rates: Vec<RateRow>,
+    pub events: Vec<Event>,
+    pub payments: Vec<Payment>,
+    pub rejects: Vec<Reject>,
+    pub inputs: Vec<InputStat>,
+    pub rates_source: Option<RatesSource>,
+}
+
+/// Outcome of validating one record.
+type Checked<T> = std::result::Result<T, Reason>;
+
+/// Reads one file: header, then batches validated in parallel and merged
+/// in order through `merge` (which may reject a valid row, e.g. as a
+/// duplicate). Returns the file's figures.
+fn read_file<T, P, M>(
+    file: &InputFile,
+    cfg: &RunConfig,
+    progress: &Progress,
+    rejects: &mut Vec<Reject>,
+    parse: P,
+    mut merge: M,
+) -> Result<InputStat>
+where
+    T: Send,
+    P: Fn(&[&str], &ColumnMap) -> Checked<T> + Sync,
+    M: FnMut(T, &Batch, usize) -> Option<Reason>,
+{
+    let encoding = reader::detect_encoding(&file.path, cfg.encoding)?;
+    let mut rdr = RecordReader::open(&file.path, encoding, cfg.delimiter)?;
+    let io_err = |e| Error::io(&file.path, "cannot read", e);
+    let head = rdr.next_batch(1).map_err(io_err)?;
+    if head.is_empty() {
+        return Err(Error::Input {
+            file: file.display.clone(),
+            line: 1,
+            problem: "file is empty: no header row".into(),
+        });
+    }
+    let cells = head.fields(0).ok_or_else(|| Error::Input {
+        file: file.display.clone(),
+        line: head.records[0].line,
+        problem: format!("header row does not decode as {}", encoding.name()),
+    })?;
+    let map = header::map_header(file.kind, &cells, &file.display)?;
+    let mut stat = InputStat {
+        path: file.display.clone(),
+        kind: file.kind,
+        size: 0,
+        sha256: String::new(),
+        encoding,
+        rows_read: 0,
+        accepted: 0,
+        rejected: 0,
+    };
+    let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<(Batch, u64)>>(2);
+    let digest = std::thread::scope(|s| -> Result<(u64, String)> {
+        let producer = s.spawn(move || {
+            loop {
+                match rdr.next_batch(BATCH_RECORDS) {
+                    Ok(b) => {
+                        let done = b.is_empty();
+                        if tx.send(Ok((b, rdr.bytes_read()))).is_err() || done {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        break;
+                    }
+                }
+            }
+            rdr.digest()
+        });
+        let mut outcomes: Vec<Checked<T>> = Vec::new();
+        let mut last_bytes = 0u64;
+        for msg in rx.iter() {
+            let (batch, bytes) = msg.map_err(io_err)?;
+            if batch.is_empty() {
+                break;
+            }
+            (0..batch.len())
+                .into_par_iter()
+                .map(|i| match batch.fields(i) {
+                    None => Err(Reason::DecodeError),
+                    Some(_) if batch.nfields(i) != map.width => Err(Reason::FieldCount),
+                    Some(f) => parse(&f, &map),
+                })
+                .collect_into_vec(&mut outcomes);
+            for (i, outcome) in outcomes.drain(..).enumerate() {
+                stat.rows_read += 1;
+                let verdict = match outcome {
+                    Ok(row) => merge(row, &batch, i),
+                    Err(r) => Some(r),
+                };
+                match verdict {
+                    None => stat.accepted += 1,
+                    Some(reason) => {
+                        stat.rejected += 1;
+                        rejects.push(Reject {
+                            file: file.display.clone(),
+                            line: batch.records[i].line,
+                            reason,
+                            raw: batch.raw_text(i),
+                        });
+                    }
+                }
+            }
+            progress.add_bytes(bytes - last_bytes, batch.len() as u64);
+            last_bytes = bytes;
+        }
+        producer
+            .join()
+            .map_err(|_| Error::Invariant(format!("reader thread for {} panicked", file.display)))
+    })?;
+    stat.size = digest.0;
+    stat.sha256 = digest.1;
+    Ok(stat)
+}
+
+/// Reads every input of the run into `out`. On error, `out` keeps what
+/// was read so far (rejects and file figures for the diagnostics).
+pub fn ingest(cfg: &RunConfig, files: &[InputFile], progress: &Progress, out: &mut Ingested) -> Result<()> {
+    // Employers: keep every valid row until all files are read; the
+    // registry rule needs them all.
+    struct Cand {
+        emp: Employer,
+        fp: rows::Fingerprint,
+        file: String,
+        line: u64,
+        raw: String,
+        stat: usize,
+    }
+    let mut cands: Vec<Cand> = Vec::new();
+    let mut rate_dedup = dedup::Deduper::default();
+    let mut event_dedup = dedup::Deduper::default();
+    let mut pay_dedup = dedup::Deduper::default();
+    for file in files {
+        progress.file_started(file);
+        let stat = match file.kind {
+            InputKind::Employers => {
+                let stat_idx = out.inputs.len();
+                read_file(file, cfg, progress, &mut out.rejects, rows::parse_employer, |r, b, i| {
+                    cands.push(Cand {
+                        emp: r.employer,
+                        fp: r.fp,
+                        file: file.display.clone(),
+                        line: b.records[i].line,
+                        raw: b.raw_text(i),
+                        stat: stat_idx,
+                    });
+                    None
+                })?
+            }
+            InputKind::Rates => {
+                let rates = &mut out.rates;
+                read_file(file, cfg, progress, &mut out.rejects, rows::parse_rate, |r, _, _| {
+                    let fp = rows::rate_fingerprint(&r);
+                    let v = rate_dedup.check(None, fp);
+                    if v.is_none() {
+                        rates.push(r);
+                    }
+                    v
+                })?
+            }
+            InputKind::Events => {
+                let events = &mut out.events;
+                read_file(file, cfg, progress, &mut out.rejects, rows::parse_event, |r, _, _| {
+                    let v = event_dedup.check(r.id.as_deref(), r.fp);
+                    if v.is_none() {
+                        let mut e = r.event;
+                        e.seq = events.len() as u64;
+                        events.push(e);
+                    }
+                    v
+                })?
+            }
+            InputKind::Payments => {
+                let payments = &mut out.payments;
+                read_file(file, cfg, progress, &mut out.rejects, rows::parse_payment, |r, _, _| {
+                    let v = pay_dedup.check(r.id.as_deref(), r.fp);
+                    if v.is_none() {
+                        payments.push(r.payment);
+                    }
+                    v
+                })?
+            }
+        };
+        out.inputs.push(stat);
+    }
+    // The registry rule: exact duplicates, then latest status_date.
+    let keys: Vec<dedup::EmployerCandidate<'_>> = cands
+        .iter()
+        .map(|c| dedup::EmployerCandidate {
+            id: &c.emp.id,
+            fp: c.fp,
+            status_date: c.emp.status_date,
+        })
+        .collect();
+    let verdicts = dedup::employer_verdicts(&keys);
+    for (c, v) in cands.into_iter().zip(verdicts) {
+        match v {
+            None => {
+                out.employers.insert(c.emp.id.clone(), c.emp);
+            }
+            Some(reason) => {
+                let st = &mut out.inputs[c.stat];
+                st.accepted -= 1;
+                st.rejected += 1;
+                out.rejects.push(Reject {
+                    file: c.file,
+                    line: c.line,
+                    reason,
+                    raw: c.raw,
+                });
+            }
+        }
+    }
+    sort_for_output(out);
+    Ok(())
+}
+
+/// Puts rejects and file figures in their output order (SPEC §7).
+pub fn sort_for_output(out: &mut Ingested) {
+    out.rejects
+        .sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)));
+    out.inputs
+        .sort_by(|a, b| a.kind.name().cmp(b.kind.name()).then_with(|| a.path.cmp(&b.path)));
+}
+

@@ -1,0 +1,491 @@
+//! Physical reading: bytes → decoded text → CSV records in bounded batches.
+//!
+//! Takes one file, an encoding choice and a delimiter. Guarantees: every
+//! record comes out once, in file order, with the physical line it starts on
+//! (header = line 1), its raw text without the final line end, and its
+//! unquoted fields. Completely empty lines are skipped but advance the line
+//! count. Memory is bounded by the batch size, not the file size.
+//!
+//! Decoding happens *before* CSV splitting, so a GB18030 trail byte that
+//! equals the delimiter (`|` is one) cannot split a field. Bytes that do not
+//! decode are replaced by `0xFF`, which never occurs in UTF-8: a record that
+//! holds one is not valid UTF-8 and the row parser rejects it as
+//! `decode_error`; its raw text then shows U+FFFD there.
+
+use crate::config::EncodingChoice;
+use crate::error::{Error, Result};
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+/// Bytes read from disk per call.
+const CHUNK: usize = 1 << 20;
+/// Records per batch handed to the parallel row parser.
+pub const BATCH_RECORDS: usize = 32 * 1024;
+
+/// The encoding a file was read with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    Gb18030,
+}
+
+impl Encoding {
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "utf-8",
+            Encoding::Gb18030 => "gb18030",
+        }
+    }
+}
+
+/// Decides the encoding of `path` (SPEC §2 `auto`: a UTF-8 BOM, or valid
+/// UTF-8 as a whole, is UTF-8; otherwise GB18030). Streams the file.
+pub fn detect_encoding(path: &Path, choice: EncodingChoice) -> Result<Encoding> {
+    match choice {
+        EncodingChoice::Utf8 => return Ok(Encoding::Utf8),
+        EncodingChoice::Gb18030 => return Ok(Encoding::Gb18030),
+        EncodingChoice::Auto => {}
+    }
+    let mut f = File::open(path).map_err(|e| Error::io(path, "cannot open", e))?;
+    let mut buf = vec![0u8; CHUNK + 4];
+    let mut carry = 0usize;
+    let mut first = true;
+    loop {
+        let n = f
+            .read(&mut buf[carry..carry + CHUNK])
+            .map_err(|e| Error::io(path, "cannot read", e))?;
+        let len = carry + n;
+        if first && len >= 3 && buf[..3] == [0xEF, 0xBB, 0xBF] {
+            return Ok(Encoding::Utf8);
+        }
+        if n == 0 {
+            // Leftover bytes of an incomplete sequence at end of file.
+            return Ok(if carry == 0 {
+                Encoding::Utf8
+            } else {
+                Encoding::Gb18030
+            });
+        }
+        first = false;
+        match std::str::from_utf8(&buf[..len]) {
+            Ok(_) => carry = 0,
+            Err(e) if e.error_len().is_none() => {
+                let valid = e.valid_up_to();
+                buf.copy_within(valid..len, 0);
+                carry = len - valid;
+            }
+            Err(_) => return Ok(Encoding::Gb18030),
+        }
+    }
+}
+
+/// A source of decoded (UTF-8, with `0xFF` for undecodable bytes) text.
+struct Source<R> {
+    inner: R,
+    encoding: Encoding,
+    decoder: Option<encoding_rs::Decoder>,
+    raw: Vec<u8>,
+    raw_start: usize,
+    raw_end: usize,
+    eof: bool,
+    bom_checked: bool,
+    /// Bytes of the file read so far (for progress reporting).
+    pub bytes_read: u64,
+    sha: sha2::Sha256,
+}
+
+impl<R: Read> Source<R> {
+    fn new(inner: R, encoding: Encoding) -> Self {
+        let decoder = match encoding {
+            Encoding::Utf8 => None,
+            Encoding::Gb18030 => Some(encoding_rs::GB18030.new_decoder_without_bom_handling()),
+        };
+        Source {
+            inner,
+            encoding,
+            decoder,
+            raw: vec![0u8; CHUNK],
+            raw_start: 0,
+            raw_end: 0,
+            eof: false,
+            bom_checked: false,
+            bytes_read: 0,
+            sha: <sha2::Sha256 as sha2::Digest>::new(),
+        }
+    }
+
+    fn fill_raw(&mut self) -> std::io::Result<()> {
+        if self.raw_start > 0 {
+            self.raw.copy_within(self.raw_start..self.raw_end, 0);
+            self.raw_end -= self.raw_start;
+            self.raw_start = 0;
+        }
+        while self.raw_end < self.raw.len() && !self.eof {
+            let n = loop {
+                match self.inner.read(&mut self.raw[self.raw_end..]) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            };
+            if n == 0 {
+                self.eof = true;
+            }
+            sha2::Digest::update(&mut self.sha, &self.raw[self.raw_end..self.raw_end + n]);
+            self.raw_end += n;
+            self.bytes_read += n as u64;
+            if self.raw_end >= 4 {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends the next piece of decoded text to `out`; returns false at
+    /// end of input.
+    fn next_chunk(&mut self, out: &mut Vec<u8>) -> std::io::Result<bool> {
+        if self.raw_start == self.raw_end {
+            if self.eof {
+                if let Some(dec) = self.decoder.as_mut() {
+                    // Flush an incomplete trailing sequence.
+                    let mut tmp = [0u8; 16];
+                    let (res, _, written) = dec.decode_to_utf8_without_replacement(&[], &mut tmp, true);
+                    out.extend_from_slice(&tmp[..written]);
+                    if let encoding_rs::DecoderResult::Malformed(..) = res {
+                        out.push(0xFF);
+                    }
+                    self.decoder = None;
+                }
+                return Ok(false);
+            }
+            self.fill_raw()?;
+            if self.raw_start == self.raw_end && self.eof {
+                return self.next_chunk(out);
+            }
+        }
+        if !self.bom_checked {
+            if self.raw_end - self.raw_start < 3 && !self.eof {
+                self.fill_raw()?;
+            }
+            self.bom_checked = true;
+            if self.encoding == Encoding::Utf8 && self.raw[self.raw_start..self.raw_end].starts_with(&[0xEF, 0xBB, 0xBF]) {
+                self.raw_start += 3;
+            }
+        }
+        let input = &self.raw[self.raw_start..self.raw_end];
+        match self.decoder.as_mut() {
+            None => {
+                out.extend_from_slice(input);
+                self.raw_start = self.raw_end;
+            }
+            Some(dec) => {
+                let start = out.len();
+                let cap = dec
+                    .max_utf8_buffer_length_without_replacement(input.len())
+                    .unwrap_or(input.len() * 3 + 16);
+                out.resize(start + cap + 1, 0);
+                let mut consumed = 0usize;
+                let mut written = start;
+                loop {
+                    let (res, read, w) = dec.decode_to_utf8_without_replacement(
+                        &input[consumed..],
+                        &mut out[written..],
+                        false,
+                    );
+                    consumed += read;
+                    written += w;
+                    match res {
+                        encoding_rs::DecoderResult::InputEmpty => break,
+                        encoding_rs::DecoderResult::OutputFull => {
+                            let len = out.len();
+                            out.resize(len * 2 + 16, 0);
+                        }
+                        encoding_rs::DecoderResult::Malformed(..) => {
+                            if written >= out.len() {
+                                out.resize(out.len() + 16, 0);
+                            }
+                            out[written] = 0xFF;
+                            written += 1;
+                        }
+                    }
+                }
+                out.truncate(written);
+                self.raw_start += consumed;
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Where one record lies inside its [`Batch`].
+#[derive(Debug, Clone, Copy)]
+pub struct RecordMeta {
+    /// Physical line the record starts on (header = 1).
+    pub line: u64,
+    raw_start: usize,
+    raw_end: usize,
+    data_start: usize,
+    ends_start: usize,
+    nfields: usize,
+}
+
+/// A bounded run of consecutive records of one file.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub records: Vec<RecordMeta>,
+    raw: Vec<u8>,
+    data: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Batch {
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+    /// The record's raw bytes (decoded text, `0xFF` where undecodable),
+    /// without its final line end.
+    pub fn raw(&self, i: usize) -> &[u8] {
+        let m = &self.records[i];
+        &self.raw[m.raw_start..m.raw_end]
+    }
+    /// The record's raw text for `rejects.csv` (undecodable bytes as U+FFFD).
+    pub fn raw_text(&self, i: usize) -> String {
+        String::from_utf8_lossy(self.raw(i)).into_owned()
+    }
+    pub fn nfields(&self, i: usize) -> usize {
+        self.records[i].nfields
+    }
+    /// The record's unquoted fields, or `None` when its bytes are not valid
+    /// UTF-8 (a `decode_error`).
+    pub fn fields(&self, i: usize) -> Option<Vec<&str>> {
+        let m = &self.records[i];
+        std::str::from_utf8(self.raw(i)).ok()?;
+        let mut out = Vec::with_capacity(m.nfields);
+        let base = m.data_start;
+        let mut prev = 0usize;
+        for k in 0..m.nfields {
+            let end = self.ends[m.ends_start + k];
+            out.push(std::str::from_utf8(&self.data[base + prev..base + end]).ok()?);
+            prev = end;
+        }
+        Some(out)
+    }
+}
+
+/// Streams the records of one file.
+pub struct RecordReader<R> {
+    src: Source<R>,
+    csv: csv_core::Reader,
+    text: Vec<u8>,
+    pos: usize,
+    /// Newlines seen before `pos`.
+    lines: u64,
+    done: bool,
+    eof_sent: bool,
+}
+
+impl RecordReader<File> {
+    pub fn open(path: &Path, encoding: Encoding, delimiter: u8) -> Result<Self> {
+        let f = File::open(path).map_err(|e| Error::io(path, "cannot open", e))?;
+        Ok(Self::new(f, encoding, delimiter))
+    }
+}
+
+impl<R: Read> RecordReader<R> {
+    pub fn new(inner: R, encoding: Encoding, delimiter: u8) -> Self {
+        let csv = csv_core::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .build();
+        RecordReader {
+            src: Source::new(inner, encoding),
+            csv,
+            text: Vec::with_capacity(CHUNK * 2),
+            pos: 0,
+            lines: 0,
+            done: false,
+            eof_sent: false,
+        }
+    }
+
+    /// Bytes of the underlying file read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.src.bytes_read
+    }
+
+    /// Size in bytes and SHA-256 (lower-case hex) of everything read; call
+    /// after the last batch.
+    pub fn digest(&self) -> (u64, String) {
+        let d = sha2::Digest::finalize(self.src.sha.clone());
+        let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
+        (self.src.bytes_read, hex)
+    }
+
+    /// Reads up to `max` records into a fresh batch; an empty batch means
+    /// end of file.
+    pub fn next_batch(&mut self, max: usize) -> std::io::Result<Batch> {
+        let mut b = Batch::default();
+        while b.records.len() < max && self.read_one(&mut b)? {}
+        Ok(b)
+    }
+
+    /// Reads one record into `b`; false at end of file.
+    fn read_one(&mut self, b: &mut Batch) -> std::io::Result<bool> {
+        use csv_core::ReadRecordResult as R;
+        if self.done {
+            return Ok(false);
+        }
+        let data_start = b.data.len();
+        let ends_start = b.ends.len();
+        let mut data_len = 0usize;
+        let mut nends = 0usize;
+        let mut rec_start = self.pos;
+        loop {
+            if b.data.len() < data_start + data_len + 1024 {
+                b.data.resize(data_start + data_len + 64 * 1024, 0);
+            }
+            if b.ends.len() < ends_start + nends + 64 {
+                b.ends.resize(ends_start + nends + 256, 0);
+            }
+            if !self.eof_sent && self.pos == self.text.len() {
+                // Empty input means end of file to csv_core: fetch more first.
+                if rec_start > 0 {
+                    self.text.drain(..rec_start);
+                    self.pos -= rec_start;
+                    rec_start = 0;
+                }
+                if !self.src.next_chunk(&mut self.text)? && self.pos == self.text.len() {
+                    self.eof_sent = true;
+                }
+                continue;
+            }
+            let input: &[u8] = if self.eof_sent { &[] } else { &self.text[self.pos..] };
+            let (res, nin, nout, nend) = self.csv.read_record(
+                input,
+                &mut b.data[data_start + data_len..],
+                &mut b.ends[ends_start + nends..],
+            );
+            self.pos += nin;
+            data_len += nout;
+            nends += nend;
+            match res {
+                // More input is fetched at the top of the loop.
+                R::InputEmpty => {}
+                R::OutputFull | R::OutputEndsFull => {}
+                R::Record => break,
+                R::End => {
+                    self.done = true;
+                    b.data.truncate(data_start);
+                    b.ends.truncate(ends_start);
+                    return Ok(false);
+                }
+            }
+        }
+        b.data.truncate(data_start + data_len);
+        b.ends.truncate(ends_start + nends);
+        // Raw span: skip leading line ends (blank lines, the LF of a CRLF),
+        // drop the trailing line end.
+        let span = &self.text[rec_start..self.pos];
+        let mut s = 0usize;
+        let mut leading_newlines = 0u64;
+        while s < span.len() && (span[s] == b'\n' || span[s] == b'\r') {
+            if span[s] == b'\n' {
+                leading_newlines += 1;
+            }
+            s += 1;
+        }
+        let mut e = span.len();
+        if e > s && span[e - 1] == b'\n' {
+            e -= 1;
+        }
+        if e > s && span[e - 1] == b'\r' {
+            e -= 1;
+        }
+        let line = self.lines + leading_newlines + 1;
+        self.lines += span.iter().filter(|&&c| c == b'\n').count() as u64;
+        let raw_start = b.raw.len();
+        b.raw.extend_from_slice(&span[s..e]);
+        b.records.push(RecordMeta {
+            line,
+            raw_start,
+            raw_end: b.raw.len(),
+            data_start,
+            ends_start,
+            nfields: nends,
+        });
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(bytes: &[u8], enc: Encoding) -> Vec<(u64, String, Option<Vec<String>>)> {
+        let mut r = RecordReader::new(bytes, enc, b',');
+        let mut out = vec![];
+        loop {
+            let b = r.next_batch(3).unwrap();
+            if b.is_empty() {
+                break;
+            }
+            for i in 0..b.len() {
+                out.push((
+                    b.records[i].line,
+                    b.raw_text(i),
+                    b.fields(i).map(|f| f.iter().map(|s| s.to_string()).collect()),
+                ));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn lines_blank_lines_crlf_and_quoted_newlines() {
+        let text = b"h1,h2\r\na,b\r\n\r\n\"x\r\ny\",\"q\"\"q\"\r\nlast,1";
+        let recs = read_all(text, Encoding::Utf8);
+        assert_eq!(recs.len(), 4);
+        assert_eq!(recs[0].0, 1);
+        assert_eq!(recs[1].0, 2);
+        assert_eq!(recs[1].1, "a,b");
+        assert_eq!(recs[2].0, 4);
+        assert_eq!(recs[2].1, "\"x\r\ny\",\"q\"\"q\"");
+        assert_eq!(recs[2].2.as_ref().unwrap()[0], "x\r\ny");
+        assert_eq!(recs[2].2.as_ref().unwrap()[1], "q\"q");
+        assert_eq!(recs[3].0, 6);
+        assert_eq!(recs[3].1, "last,1");
+    }
+
+    #[test]
+    fn bom_is_stripped_and_whitespace_line_is_a_record() {
+        let text = b"\xEF\xBB\xBFa,b\n   \n,,\n";
+        let recs = read_all(text, Encoding::Utf8);
+        assert_eq!(recs.len(), 3);
+        assert_eq!(recs[0].1, "a,b");
+        assert_eq!(recs[1].1, "   ");
+        assert_eq!(recs[2].2.as_ref().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn gb18030_decodes_and_marks_bad_bytes() {
+        let (enc, _, _) = encoding_rs::GB18030.encode("险种,金额\n养老,1\n");
+        let mut bytes = enc.into_owned();
+        bytes.extend_from_slice(b"\x81\x20,2\n");
+        let recs = read_all(&bytes, Encoding::Gb18030);
+        assert_eq!(recs[0].2.as_ref().unwrap()[0], "险种");
+        assert_eq!(recs[1].2.as_ref().unwrap()[0], "养老");
+        assert!(recs[2].2.is_none());
+        assert!(recs[2].1.contains('\u{FFFD}'));
+        assert_eq!(recs[2].0, 3);
+    }
+
+    #[test]
+    fn invalid_utf8_is_a_decode_error() {
+        let recs = read_all(b"a,b\n\xC3x,1\nok,2\n", Encoding::Utf8);
+        assert!(recs[1].2.is_none());
+        assert_eq!(recs[2].2.as_ref().unwrap()[0], "ok");
+    }
+}

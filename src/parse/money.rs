@@ -1,0 +1,154 @@
+//! Exact decimal money: `¥1,234.50`, `-￥12`, `￥-12`, `+0.5`.
+//!
+//! SPEC §7: the sign may stand before or after `¥`/`￥`; thousands
+//! separators must group by three; no exponent, no bare `.` at either end;
+//! at most 15 digits before the point and 10 after. The value is kept
+//! exactly (mantissa and scale), never through binary floating point.
+
+use rust_decimal::Decimal;
+
+const MAX_INT_DIGITS: usize = 15;
+const MAX_FRAC_DIGITS: usize = 10;
+
+fn strip_yen(s: &str) -> Option<&str> {
+    s.strip_prefix('¥').or_else(|| s.strip_prefix('￥'))
+}
+
+fn strip_sign(s: &str) -> (bool, Option<&str>) {
+    if let Some(r) = s.strip_prefix('-') {
+        (true, Some(r))
+    } else if let Some(r) = s.strip_prefix('+') {
+        (false, Some(r))
+    } else {
+        (false, None)
+    }
+}
+
+/// Parses a money or rate value; `None` when it is not a valid amount.
+pub fn parse_money(s: &str) -> Option<Decimal> {
+    // Sign and currency mark, in either order, each at most once.
+    let mut rest = s;
+    let mut negative = false;
+    if let (neg, Some(r)) = strip_sign(rest) {
+        negative = neg;
+        rest = r;
+        if let Some(r) = strip_yen(rest) {
+            rest = r;
+        }
+    } else if let Some(r) = strip_yen(rest) {
+        rest = r;
+        if let (neg, Some(r)) = strip_sign(rest) {
+            negative = neg;
+            rest = r;
+        }
+    }
+    let (int_part, frac_part) = match rest.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (rest, None),
+    };
+    if int_part.is_empty() {
+        return None;
+    }
+    let mut mantissa: i128 = 0;
+    let mut int_digits = 0usize;
+    if int_part.contains(',') {
+        for (i, group) in int_part.split(',').enumerate() {
+            let ok_len = if i == 0 {
+                (1..=3).contains(&group.len())
+            } else {
+                group.len() == 3
+            };
+            if !ok_len {
+                return None;
+            }
+            for b in group.bytes() {
+                if !b.is_ascii_digit() {
+                    return None;
+                }
+                mantissa = mantissa * 10 + i128::from(b - b'0');
+                int_digits += 1;
+            }
+        }
+    } else {
+        for b in int_part.bytes() {
+            if !b.is_ascii_digit() {
+                return None;
+            }
+            mantissa = mantissa * 10 + i128::from(b - b'0');
+            int_digits += 1;
+        }
+    }
+    if int_digits > MAX_INT_DIGITS {
+        return None;
+    }
+    let mut scale = 0u32;
+    if let Some(frac) = frac_part {
+        if frac.is_empty() || frac.len() > MAX_FRAC_DIGITS {
+            return None;
+        }
+        for b in frac.bytes() {
+            if !b.is_ascii_digit() {
+                return None;
+            }
+            mantissa = mantissa * 10 + i128::from(b - b'0');
+            scale += 1;
+        }
+    }
+    if negative {
+        mantissa = -mantissa;
+    }
+    Decimal::try_from_i128_with_scale(mantissa, scale).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn m(s: &str) -> Option<String> {
+        parse_money(s).map(|d| d.to_string())
+    }
+
+    #[test]
+    fn accepted_spellings() {
+        assert_eq!(m("1234.50").as_deref(), Some("1234.50"));
+        assert_eq!(m("¥1,234.50").as_deref(), Some("1234.50"));
+        assert_eq!(m("￥1,234.50").as_deref(), Some("1234.50"));
+        assert_eq!(m("-¥12").as_deref(), Some("-12"));
+        assert_eq!(m("¥-12").as_deref(), Some("-12"));
+        assert_eq!(m("+3").as_deref(), Some("3"));
+        assert_eq!(m("1,234,567.0123456789").as_deref(), Some("1234567.0123456789"));
+        assert_eq!(m("999999999999999").as_deref(), Some("999999999999999"));
+        assert_eq!(m("0"), Some("0".into()));
+    }
+
+    #[test]
+    fn negative_zero_is_zero() {
+        let z = parse_money("-0.00").expect("parses");
+        assert!(z.is_zero());
+        assert_eq!(z, Decimal::ZERO);
+    }
+
+    #[test]
+    fn rejected_spellings() {
+        for s in [
+            "", ".", "5.", ".5", "1e5", "1E5", "5,000.0.0", "12,34", ",123", "1,2345", "1,,234",
+            "=1+1", "¥", "-", "--1", "¥¥1", "-¥-1", "1 234", "1234567890123456", "0.12345678901",
+            "abc", "NaN", "inf", "1,234,56", "1.2.3", "$5", "１２",
+        ] {
+            assert_eq!(m(s), None, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn thirty_digits_rejected_not_panicking() {
+        assert_eq!(m("123456789012345678901234567890"), None);
+        assert_eq!(m("0.123456789012345678901234567890"), None);
+    }
+
+    #[test]
+    fn exact_not_float() {
+        let a = parse_money("0.1").unwrap() + parse_money("0.2").unwrap();
+        assert_eq!(a, Decimal::from_str("0.3").unwrap());
+    }
+}

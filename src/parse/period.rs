@@ -1,0 +1,136 @@
+//! Periods (months) and dates in the spellings SPEC §2/§7 allow.
+
+use crate::model::Period;
+use chrono::NaiveDate;
+
+const MIN_YEAR: u32 = 1950;
+const MAX_YEAR: u32 = 2100;
+
+fn ascii_num(s: &str, min_len: usize, max_len: usize) -> Option<u32> {
+    if s.len() < min_len || s.len() > max_len || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+fn year_ok(y: u32) -> bool {
+    (MIN_YEAR..=MAX_YEAR).contains(&y)
+}
+
+/// Splits `s` into numeric parts for the separated forms: `Y-M`, `Y/M`,
+/// `Y.M`, `Y年M月` (and with a third part for dates). Returns the parts as
+/// strings; `None` if the separators are mixed or absent.
+fn split_parts(s: &str, n: usize) -> Option<Vec<&str>> {
+    if let Some(rest) = s.strip_suffix(if n == 2 { "月" } else { "日" }) {
+        // Chinese form: 2023年1月 / 2023年1月5日
+        let (y, rest) = rest.split_once('年')?;
+        if n == 2 {
+            return Some(vec![y, rest]);
+        }
+        let (m, d) = rest.split_once('月')?;
+        return Some(vec![y, m, d]);
+    }
+    for sep in ['-', '/', '.'] {
+        if s.contains(sep) {
+            let parts: Vec<&str> = s.split(sep).collect();
+            if parts.len() != n {
+                return None;
+            }
+            // Both separators must be the same: any other separator char
+            // inside a part makes that part non-numeric and fails below.
+            return Some(parts);
+        }
+    }
+    None
+}
+
+/// Parses a month: `YYYY-MM`, `YYYYMM`, `YYYY/MM`, `YYYY.MM`, `YYYY年MM月`
+/// (one-digit month where a separator is present), years 1950–2100.
+pub fn parse_period(s: &str) -> Option<Period> {
+    let (y, m) = if s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit()) {
+        (ascii_num(&s[..4], 4, 4)?, ascii_num(&s[4..], 2, 2)?)
+    } else {
+        let parts = split_parts(s, 2)?;
+        (ascii_num(parts[0], 4, 4)?, ascii_num(parts[1], 1, 2)?)
+    };
+    if !year_ok(y) || !(1..=12).contains(&m) {
+        return None;
+    }
+    Some(Period::from_ym(y, m))
+}
+
+/// Parses a date: `YYYY-MM-DD`, `YYYYMMDD`, `YYYY/MM/DD`, `YYYY年MM月DD日`
+/// (one-digit month/day where separators are present); a real calendar
+/// date in 1950–2100.
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    let (y, m, d) = if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
+        (
+            ascii_num(&s[..4], 4, 4)?,
+            ascii_num(&s[4..6], 2, 2)?,
+            ascii_num(&s[6..], 2, 2)?,
+        )
+    } else {
+        let parts = split_parts(s, 3)?;
+        if s.contains('.') {
+            // `.` is a period separator only (SPEC lists no dotted dates).
+            return None;
+        }
+        (
+            ascii_num(parts[0], 4, 4)?,
+            ascii_num(parts[1], 1, 2)?,
+            ascii_num(parts[2], 1, 2)?,
+        )
+    };
+    if !year_ok(y) {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(y as i32, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Option<String> {
+        parse_period(s).map(|p| p.to_string())
+    }
+    fn d(s: &str) -> Option<String> {
+        parse_date(s).map(|d| d.format("%Y-%m-%d").to_string())
+    }
+
+    #[test]
+    fn periods_in_every_spelling() {
+        for s in ["2023-01", "202301", "2023/01", "2023.01", "2023年01月", "2023-1", "2023/1", "2023.1", "2023年1月"] {
+            assert_eq!(p(s).as_deref(), Some("2023-01"), "{s}");
+        }
+        assert_eq!(p("2023-12").as_deref(), Some("2023-12"));
+    }
+
+    #[test]
+    fn bad_periods() {
+        for s in ["2023-13", "2023-00", "20231", "2023001", "1949-12", "2101-01", "9999-01", "2023-1-1", "2023年1", "2023/01-", "23-01", "", "2023-", "-01", "２０２３-01", "2023 -01", "2023-+1"] {
+            assert_eq!(p(s), None, "{s}");
+        }
+        assert_eq!(p("1950-01").as_deref(), Some("1950-01"));
+        assert_eq!(p("2100-12").as_deref(), Some("2100-12"));
+    }
+
+    #[test]
+    fn dates_and_leap_days() {
+        assert_eq!(d("2024-02-29").as_deref(), Some("2024-02-29"));
+        assert_eq!(d("2023-02-29"), None);
+        assert_eq!(d("2000-02-29").as_deref(), Some("2000-02-29"));
+        assert_eq!(d("2100-02-29"), None);
+        assert_eq!(d("20230215").as_deref(), Some("2023-02-15"));
+        assert_eq!(d("2023/2/5").as_deref(), Some("2023-02-05"));
+        assert_eq!(d("2023年2月5日").as_deref(), Some("2023-02-05"));
+        assert_eq!(d("2023-2-5").as_deref(), Some("2023-02-05"));
+    }
+
+    #[test]
+    fn bad_dates() {
+        for s in ["2023-02-30", "2023/02-15", "2023-02/15", "2023.02.15", "2023215", "202302150", "2023-02", "1949-12-31", "2023年2月5", "2023-02-15T00:00"] {
+            assert_eq!(d(s), None, "{s}");
+        }
+    }
+}

@@ -1,0 +1,341 @@
+//! One person and one insurance: spells + payments → ledger months,
+//! run findings and make-up cases (SPEC §3–5).
+
+use super::runs::Runs;
+use super::spells::{self, Coverage, Spell};
+use super::Context;
+use crate::model::{Event, Insurance, Payment, Period};
+use crate::outcome::{Finding, FindingKind, LedgerRow, MakeupCase, PersonRow, Status, Totals};
+use rust_decimal::{Decimal, RoundingStrategy};
+use std::collections::BTreeMap;
+
+/// Payments of one month.
+#[derive(Default)]
+struct MonthPay {
+    employer: Decimal,
+    individual: Decimal,
+    /// Distinct payers (`None`: an individual).
+    payers: Vec<Option<String>>,
+}
+
+/// What one person-insurance contributes to the outputs.
+#[derive(Default)]
+pub struct InsuranceOutcome {
+    pub ledger: Vec<LedgerRow>,
+    pub person: Option<PersonRow>,
+    pub findings: Vec<Finding>,
+    pub makeup: Vec<MakeupCase>,
+    pub totals: Totals,
+}
+
+pub fn round2(d: Decimal) -> Decimal {
+    d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+}
+
+struct Case {
+    first: Period,
+    last: Period,
+    months: u32,
+    pe: Decimal,
+    pi: Decimal,
+    fee: Decimal,
+}
+
+pub fn reconcile(
+    ctx: &Context<'_>,
+    person: &str,
+    insurance: Insurance,
+    events: &[&Event],
+    payments: &[&Payment],
+) -> InsuranceOutcome {
+    let mut out = InsuranceOutcome::default();
+    let horizon = ctx.through;
+    let (spells, event_findings) = spells::build(events);
+    for ef in event_findings {
+        let detail = format!(
+            "{} event in {} {}{}",
+            ef.kind.name(),
+            ef.period,
+            ef.employer.as_deref().map_or_else(|| "for an individual enrolment".to_string(), |e| format!("at employer {e}")),
+            ef.reason.as_deref().map_or_else(|| ".".to_string(), |r| format!(" (reason: {r}).")),
+        );
+        out.findings.push(Finding {
+            kind: ef.kind,
+            person_id: Some(person.to_string()),
+            employer_id: ef.employer,
+            insurance: Some(insurance),
+            from: Some(ef.period),
+            to: Some(ef.period),
+            months: Some(1),
+            amount: None,
+            detail,
+        });
+    }
+    let covs: Vec<Coverage> = spells
+        .iter()
+        .map(|s| s.coverage(horizon, s.employer.as_deref().and_then(|e| ctx.closed_on(e))))
+        .collect();
+    for (s, c) in spells.iter().zip(&covs) {
+        if let Some((from, to)) = c.stranded {
+            let emp = s.employer.clone().unwrap_or_default();
+            out.findings.push(Finding {
+                kind: FindingKind::StrandedEnrolment,
+                person_id: Some(person.to_string()),
+                employer_id: s.employer.clone(),
+                insurance: Some(insurance),
+                from: Some(from),
+                to: Some(to),
+                months: Some(to.0 - from.0 + 1),
+                amount: None,
+                detail: format!(
+                    "Still enrolled at employer {emp}, which closed on {}; a decrease effective {} must be filed before the person can be enrolled elsewhere.",
+                    ctx.closed_on(&emp).map(|d| d.to_string()).unwrap_or_default(),
+                    ctx.closed_on(&emp).map(|d| Period::of_date(d).next().to_string()).unwrap_or_default(),
+                ),
+            });
+        }
+    }
+    // Payments up to the horizon, by month; later ones are deferred.
+    let mut pays: BTreeMap<Period, MonthPay> = BTreeMap::new();
+    for p in payments {
+        if p.period > horizon {
+            out.totals.deferred += p.employer_amount + p.individual_amount;
+            out.totals.payments_deferred += 1;
+            continue;
+        }
+        let mp = pays.entry(p.period).or_default();
+        mp.employer += p.employer_amount;
+        mp.individual += p.individual_amount;
+        if !mp.payers.contains(&p.employer_id) {
+            mp.payers.push(p.employer_id.clone());
+        }
+    }
+    let first_cov = covs.iter().filter(|c| c.to > c.from).map(|c| c.from).min();
+    let last_cov = covs.iter().filter(|c| c.to > c.from).map(|c| c.to.prev()).max();
+    let mut months: Vec<Period> = pays.keys().copied().collect();
+    if let (Some(a), Some(b)) = (first_cov, last_cov) {
+        months.extend((a.0..=b.0).map(Period));
+        months.sort_unstable();
+        months.dedup();
+    }
+    let mut runs = Runs::new(person, insurance);
+    let mut cases: BTreeMap<String, Case> = BTreeMap::new();
+    let tol = ctx.tolerance;
+    let zero = Decimal::ZERO;
+    for m in months {
+        let pay = pays.get(&m);
+        let (paid_e, paid_i) = pay.map_or((zero, zero), |p| (p.employer, p.individual));
+        let covering: Vec<usize> = (0..spells.len()).filter(|&i| covs[i].covers(m)).collect();
+        if covering.is_empty() {
+            let row = if let Some(p) = pay {
+                let payer = p.payers.iter().flatten().min().cloned();
+                runs.mark(FindingKind::UnmatchedPayment, payer.as_deref(), m, paid_e + paid_i, None);
+                LedgerRow {
+                    insurance,
+                    period: m,
+                    employer_id: payer,
+                    status: Status::Unmatched,
+                    base: None,
+                    due_employer: Some(zero),
+                    due_individual: Some(zero),
+                    paid_employer: paid_e,
+                    paid_individual: paid_i,
+                }
+            } else {
+                runs.mark(FindingKind::ContributionGap, None, m, zero, None);
+                LedgerRow {
+                    insurance,
+                    period: m,
+                    employer_id: None,
+                    status: Status::Gap,
+                    base: None,
+                    due_employer: Some(zero),
+                    due_individual: Some(zero),
+                    paid_employer: zero,
+                    paid_individual: zero,
+                }
+            };
+            out.totals.add_ledger_row(&row);
+            out.ledger.push(row);
+            continue;
+        }
+        let primary = *covering
+            .iter()
+            .min_by(|&&a, &&b| primary_order(&spells[a], &spells[b]))
+            .unwrap_or(&covering[0]);
+        let sp = &spells[primary];
+        let emp = sp.employer.as_deref();
+        if covering.len() > 1 {
+            for &o in &covering {
+                if o == primary {
+                    continue;
+                }
+                match (&spells[o].employer, emp) {
+                    (Some(other), Some(_)) => runs.mark(FindingKind::OverlappingEnrolment, emp, m, zero, Some(other)),
+                    (None, _) | (_, None) => runs.mark(FindingKind::IndividualEnrolmentBlocked, emp, m, zero, None),
+                }
+            }
+        }
+        if let Some(p) = pay {
+            if p.payers.iter().any(|x| x.as_deref() != emp) {
+                runs.mark(FindingKind::PayerMismatch, emp, m, zero, None);
+            }
+        }
+        let raw_base = sp.base_at(m);
+        let rate = ctx.rates.lookup(ctx.region(emp), insurance, m);
+        let mut row = LedgerRow {
+            insurance,
+            period: m,
+            employer_id: sp.employer.clone(),
+            status: Status::Unrated,
+            base: Some(raw_base),
+            due_employer: None,
+            due_individual: None,
+            paid_employer: paid_e,
+            paid_individual: paid_i,
+        };
+        if let Some(r) = rate {
+            let mut base = raw_base;
+            if let Some(f) = r.base_floor {
+                base = base.max(f);
+            }
+            if let Some(c) = r.base_ceiling {
+                base = base.min(c);
+            }
+            if base != raw_base {
+                runs.mark(FindingKind::BaseClamped, emp, m, zero, None);
+            }
+            row.base = Some(base);
+            row.due_employer = Some(round2(base * r.employer_rate));
+            row.due_individual = Some(round2(base * r.individual_rate));
+        }
+        row.status = if covering.len() > 1 {
+            Status::Overlap
+        } else if rate.is_none() {
+            runs.mark(FindingKind::NoRate, emp, m, zero, None);
+            Status::Unrated
+        } else {
+            let de = row.due_employer.unwrap_or_default();
+            let di = row.due_individual.unwrap_or_default();
+            let short_e = (de - paid_e).max(zero);
+            let short_i = (di - paid_i).max(zero);
+            let shortfall = short_e + short_i;
+            let excess = (paid_e - de).max(zero) + (paid_i - di).max(zero);
+            if shortfall > tol {
+                let closed = emp.and_then(|e| ctx.closed_on(e).map(|d| (e, d)));
+                match closed {
+                    Some((e, _)) => {
+                        let days = ctx.late_fee_days(e, m);
+                        let fee = round2(shortfall * ctx.late_fee_rate * Decimal::from(days));
+                        let c = cases.entry(e.to_string()).or_insert(Case {
+                            first: m,
+                            last: m,
+                            months: 0,
+                            pe: zero,
+                            pi: zero,
+                            fee: zero,
+                        });
+                        c.last = m;
+                        c.months += 1;
+                        c.pe += short_e;
+                        c.pi += short_i;
+                        c.fee += fee;
+                    }
+                    None => runs.mark(FindingKind::Arrears, emp, m, shortfall, None),
+                }
+                if paid_e.is_zero() && paid_i.is_zero() {
+                    Status::Arrears
+                } else {
+                    Status::Underpaid
+                }
+            } else if excess > tol {
+                runs.mark(FindingKind::Overpayment, emp, m, excess, None);
+                Status::Overpaid
+            } else {
+                Status::Paid
+            }
+        };
+        out.totals.add_ledger_row(&row);
+        out.ledger.push(row);
+    }
+    out.findings.extend(runs.finish());
+    for (e, c) in cases {
+        let Some(emp) = ctx.employers.get(&e) else { continue };
+        let Some(closed_on) = emp.closed_on() else { continue };
+        let case = MakeupCase {
+            person_id: person.to_string(),
+            employer_id: e.clone(),
+            insurance,
+            employer_status: emp.status,
+            closed_on,
+            first_period: c.first,
+            last_period: c.last,
+            months: c.months,
+            principal_employer: c.pe,
+            principal_individual: c.pi,
+            late_fee: c.fee,
+            archive_transferred: emp.archive_transferred,
+        };
+        out.totals.makeup_principal += c.pe + c.pi;
+        out.totals.makeup_late_fee += c.fee;
+        out.findings.push(Finding {
+            kind: FindingKind::MakeupRequired,
+            person_id: Some(person.to_string()),
+            employer_id: Some(e.clone()),
+            insurance: Some(insurance),
+            from: Some(c.first),
+            to: Some(c.last),
+            months: Some(c.months),
+            amount: Some(case.total()),
+            detail: format!(
+                "Employer {e} is {} since {closed_on}; {} month(s) unpaid: principal {:.2} (employer {:.2}, personal account {:.2}) plus late fee {:.2}.",
+                emp.status.name(), c.months, c.pe + c.pi, c.pe, c.pi, c.fee
+            ),
+        });
+        if emp.archive_transferred != Some(true) {
+            out.findings.push(Finding {
+                kind: FindingKind::ArchiveNotTransferred,
+                person_id: Some(person.to_string()),
+                employer_id: Some(e.clone()),
+                insurance: Some(insurance),
+                from: Some(c.first),
+                to: Some(c.last),
+                months: Some(c.months),
+                amount: None,
+                detail: format!("Personnel archives of closed employer {e} were not transferred to the archive centre; retrieve them before the make-up is settled."),
+            });
+        }
+        out.makeup.push(case);
+    }
+    if let (Some(first), Some(last)) = (out.ledger.first(), out.ledger.last()) {
+        let count = |f: &dyn Fn(Status) -> bool| out.ledger.iter().filter(|r| f(r.status)).count() as u32;
+        let pooled_total = out
+            .ledger
+            .iter()
+            .filter_map(LedgerRow::pooled)
+            .fold(zero, |acc, (e, i)| acc + e + i);
+        out.person = Some(PersonRow {
+            insurance,
+            first_period: first.period,
+            last_period: last.period,
+            months_covered: count(&|s| s.is_covered()),
+            months_paid: count(&|s| s.is_pooled()),
+            months_short: count(&|s| s.is_short()),
+            months_gap: count(&|s| s == Status::Gap),
+            months_overlap: count(&|s| s == Status::Overlap),
+            pooled_total,
+            covered: covs.iter().any(|c| c.covers(horizon)),
+        });
+    }
+    out
+}
+
+/// Primary spell order: employer spells before individual ones, then the
+/// earlier start, then the lower employer_id (bytes).
+fn primary_order(a: &Spell, b: &Spell) -> std::cmp::Ordering {
+    a.employer
+        .is_none()
+        .cmp(&b.employer.is_none())
+        .then(a.start.cmp(&b.start))
+        .then(a.employer.cmp(&b.employer))
+}

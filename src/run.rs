@@ -1,0 +1,290 @@
+//! The `run` command: read → validate → group by person → reconcile →
+//! write → publish, and the failure path of SPEC §1.
+//!
+//! Every stage is a module of its own; this file only sequences them,
+//! checks the run-level invariants (rows accounted, money balanced) and
+//! decides between publishing the outputs and publishing diagnostics to
+//! `OUT_DIR/failed/`.
+
+use crate::config::RunConfig;
+use crate::error::{Error, Result};
+use crate::ingest::{self, discover, Ingested, RatesSource};
+use crate::model::Employer;
+use crate::outcome::{Finding, FindingKind, Totals};
+use crate::output::summary::{self, Counts, SummaryInput};
+use crate::output::{self, publish};
+use crate::parse::credit_code_valid;
+use crate::progress::Progress;
+use crate::rates::{self, RateTable};
+use crate::reconcile::{self, identity::IdentityIndex, Context};
+use rayon::prelude::*;
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+/// Persons reconciled per parallel batch: bounds the memory held by
+/// reconciled-but-unwritten rows.
+const PERSON_BATCH: usize = 4096;
+
+/// What a finished run reports back to the caller.
+#[derive(Debug)]
+pub struct RunReport {
+    pub summary: serde_json::Value,
+}
+
+/// State that survives a failure, for the diagnostics.
+#[derive(Default)]
+struct State {
+    ing: Ingested,
+    counts: Counts,
+    totals: Totals,
+}
+
+/// Runs the whole pipeline; on failure publishes diagnostics and returns
+/// the error.
+pub fn run(cfg: &RunConfig) -> Result<RunReport> {
+    let started = Instant::now();
+    let progress = Progress::new(cfg.progress, cfg.log_format);
+    progress.stage("start", serde_json::json!({"input_dir": cfg.input_dir, "out_dir": cfg.out_dir}));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.threads)
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start {} threads: {e}", cfg.threads)))?;
+    let mut state = State::default();
+    let result = pool.install(|| run_inner(cfg, &progress, &mut state, started));
+    progress.finish();
+    match result {
+        Ok(report) => {
+            progress.stage("exit", serde_json::json!({"status": "ok", "exit_code": 0}));
+            Ok(report)
+        }
+        Err(e) => {
+            let diag = failed_summary(cfg, &state, &e, started);
+            let mut rejects = Vec::new();
+            rejects.push(output::csvw::line(&output::REJECTS_HEADER));
+            for r in &state.ing.rejects {
+                rejects.push(output::csvw::line(&[r.file.as_str(), &r.line.to_string(), r.reason.name(), &r.raw]));
+            }
+            let files = [
+                ("rejects.csv", rejects.concat().into_bytes()),
+                ("summary.json", summary::render(&diag).into_bytes()),
+            ];
+            if let Err(pe) = publish::publish_failed(&cfg.out_dir, &files) {
+                progress.stage("exit", serde_json::json!({"status": "failed", "error": pe.to_string()}));
+            }
+            progress.stage("exit", serde_json::json!({"status": "failed", "exit_code": e.exit_code(), "error": e.to_string()}));
+            Err(e)
+        }
+    }
+}
+
+fn failed_summary(cfg: &RunConfig, st: &State, e: &Error, started: Instant) -> serde_json::Value {
+    let mut ing_sorted = Ingested {
+        rejects: st.ing.rejects.clone(),
+        inputs: st.ing.inputs.clone(),
+        ..Default::default()
+    };
+    ingest::sort_for_output(&mut ing_sorted);
+    summary::build(&SummaryInput {
+        cfg,
+        status_ok: false,
+        reason: Some(e.to_string()),
+        inputs: &ing_sorted.inputs,
+        rejects: &ing_sorted.rejects,
+        counts: &st.counts,
+        totals: &st.totals,
+        elapsed_seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn run_inner(cfg: &RunConfig, progress: &Progress, st: &mut State, started: Instant) -> Result<RunReport> {
+    let files = discover::discover(cfg)?;
+    let total: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(&f.path).ok())
+        .map(|m| m.len())
+        .sum();
+    progress.set_total_bytes(total);
+    ingest::ingest(cfg, &files, progress, &mut st.ing)?;
+    let ing = &mut st.ing;
+    ing.rates_source = Some(if cfg.rates.is_some() {
+        RatesSource::Flag
+    } else if files.iter().any(|f| f.kind == crate::config::InputKind::Rates) {
+        RatesSource::Folder
+    } else {
+        RatesSource::BuiltIn
+    });
+    if ing.rates_source == Some(RatesSource::BuiltIn) {
+        ing.rates = rates::builtin();
+    }
+    let rows_read: u64 = ing.inputs.iter().map(|i| i.rows_read).sum();
+    progress.stage(
+        "files_read",
+        serde_json::json!({"files": ing.inputs.len(), "rows_read": rows_read, "rejects": ing.rejects.len()}),
+    );
+    for i in &ing.inputs {
+        if i.rows_read != i.accepted + i.rejected {
+            return Err(Error::Invariant(format!("{}: rows read {} != accepted {} + rejected {}", i.path, i.rows_read, i.accepted, i.rejected)));
+        }
+    }
+    if let Some(limit) = cfg.max_reject_rate {
+        let counted = ing.rejects.iter().filter(|r| r.reason.counts_toward_rate()).count() as u64;
+        if rows_read > 0 {
+            let rate = rust_decimal::Decimal::from(counted) / rust_decimal::Decimal::from(rows_read);
+            if rate > limit {
+                return Err(Error::RejectRate {
+                    rate: rate.round_dp(6).normalize().to_string(),
+                    limit: cfg.max_reject_rate_text.clone().unwrap_or_default(),
+                    rejected: counted,
+                    read: rows_read,
+                });
+            }
+        }
+    }
+
+    let table = RateTable::new(std::mem::take(&mut ing.rates), cfg.through);
+    let identities = IdentityIndex::build(&ing.events);
+    let ctx = Context {
+        employers: &ing.employers,
+        rates: &table,
+        through: cfg.through,
+        as_of: cfg.as_of,
+        tolerance: cfg.tolerance,
+        late_fee_rate: cfg.late_fee_rate,
+        identities: &identities,
+    };
+    let global = employer_findings(&ing.employers, &ing.events, &ing.payments);
+    st.counts.payments_accepted = ing.payments.len() as u64;
+    st.counts.payments_accepted_net = ing
+        .payments
+        .iter()
+        .map(|p| p.employer_amount + p.individual_amount)
+        .sum();
+    for f in &global {
+        *st.counts.findings_by_kind.entry(f.kind.name()).or_default() += 1;
+    }
+
+    let staging = publish::Staging::begin(&cfg.out_dir)?;
+    let written = (|| -> Result<()> {
+        let mut w = output::Writer::create(&staging.dir)?;
+        w.write_global_findings(&global)?;
+        let persons = reconcile::group_by_person(&ing.events, &ing.payments);
+        progress.start_persons(persons.len() as u64);
+        let mut outs = Vec::with_capacity(PERSON_BATCH);
+        for chunk in persons.chunks(PERSON_BATCH) {
+            chunk
+                .par_iter()
+                .map(|p| reconcile::reconcile_person(&ctx, p))
+                .collect_into_vec(&mut outs);
+            for o in &outs {
+                w.write_person(o)?;
+                st.totals.add(&o.totals);
+                if !o.persons.is_empty() {
+                    st.counts.persons += 1;
+                }
+                st.counts.person_insurances += o.persons.len() as u64;
+                st.counts.makeup_cases += o.makeup.len() as u64;
+                for f in &o.findings {
+                    *st.counts.findings_by_kind.entry(f.kind.name()).or_default() += 1;
+                }
+            }
+            progress.persons_done(chunk.len() as u64);
+        }
+        progress.stage(
+            "persons_reconciled",
+            serde_json::json!({"persons": persons.len(), "ledger_rows": st.totals.ledger_status.iter().sum::<u64>()}),
+        );
+        w.finish()?;
+        output::write_rejects(&staging.dir, &ing.rejects)
+    })();
+    let checked = written.and_then(|()| {
+        let (rows_ok, money_ok, rhs) = summary::control(&ing.inputs, &st.counts, &st.totals);
+        if !rows_ok {
+            return Err(Error::Control("rows read != accepted + rejected".into()));
+        }
+        if !money_ok {
+            return Err(Error::Control(format!(
+                "payments accepted net {} != pooled + suspense + deferred {}",
+                output::csvw::money(st.counts.payments_accepted_net),
+                output::csvw::money(rhs)
+            )));
+        }
+        Ok(())
+    });
+    if let Err(e) = checked {
+        staging.abandon();
+        return Err(e);
+    }
+    let summary = summary::build(&SummaryInput {
+        cfg,
+        status_ok: true,
+        reason: None,
+        inputs: &ing.inputs,
+        rejects: &ing.rejects,
+        counts: &st.counts,
+        totals: &st.totals,
+        elapsed_seconds: started.elapsed().as_secs_f64(),
+    });
+    let finish = (|| -> Result<()> {
+        let p = staging.dir.join("summary.json");
+        std::fs::write(&p, summary::render(&summary)).map_err(|e| Error::io(&p, "cannot write", e))?;
+        if cfg.report {
+            crate::report::write_report(&staging.dir)?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = finish {
+        staging.abandon();
+        return Err(e);
+    }
+    staging.publish()?;
+    progress.stage("outputs_written", serde_json::json!({"out_dir": cfg.out_dir}));
+    progress.stage("totals", summary["control"].clone());
+    Ok(RunReport { summary })
+}
+
+/// Employer-level findings: `invalid_credit_code` on standing rows and
+/// `unknown_employer` for ids referenced by accepted events or payments.
+fn employer_findings(
+    employers: &std::collections::BTreeMap<String, Employer>,
+    events: &[crate::model::Event],
+    payments: &[crate::model::Payment],
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let blank = |kind, employer: &str, detail: String| Finding {
+        kind,
+        person_id: None,
+        employer_id: Some(employer.to_string()),
+        insurance: None,
+        from: None,
+        to: None,
+        months: None,
+        amount: None,
+        detail,
+    };
+    for (id, e) in employers {
+        if let Some(code) = &e.credit_code {
+            let code = code.trim().to_uppercase();
+            if code.chars().count() == 18 && !credit_code_valid(&code) {
+                out.push(blank(
+                    FindingKind::InvalidCreditCode,
+                    id,
+                    format!("Credit code {code} fails the GB 32100 check."),
+                ));
+            }
+        }
+    }
+    let mut referenced: BTreeSet<&str> = BTreeSet::new();
+    referenced.extend(events.iter().filter_map(|e| e.employer_id.as_deref()));
+    referenced.extend(payments.iter().filter_map(|p| p.employer_id.as_deref()));
+    for id in referenced {
+        if !employers.contains_key(id) {
+            out.push(blank(
+                FindingKind::UnknownEmployer,
+                id,
+                format!("Employer {id} is referenced but absent from the registry; treated as active, region '*'."),
+            ));
+        }
+    }
+    out.sort_by(|a, b| a.sort_key_cmp(b));
+    out
+}
