@@ -84,7 +84,6 @@ pub fn detect_encoding(path: &Path, choice: EncodingChoice) -> Result<Encoding> 
 struct Source<R> {
     inner: R,
     encoding: Encoding,
-    decoder: Option<encoding_rs::Decoder>,
     raw: Vec<u8>,
     raw_start: usize,
     raw_end: usize,
@@ -97,14 +96,9 @@ struct Source<R> {
 
 impl<R: Read> Source<R> {
     fn new(inner: R, encoding: Encoding) -> Self {
-        let decoder = match encoding {
-            Encoding::Utf8 => None,
-            Encoding::Gb18030 => Some(encoding_rs::GB18030.new_decoder_without_bom_handling()),
-        };
         Source {
             inner,
             encoding,
-            decoder,
             raw: vec![0u8; CHUNK],
             raw_start: 0,
             raw_end: 0,
@@ -115,6 +109,8 @@ impl<R: Read> Source<R> {
         }
     }
 
+    /// Moves unread bytes to the front and reads more (at least until 4
+    /// bytes are buffered or end of file).
     fn fill_raw(&mut self) -> std::io::Result<()> {
         if self.raw_start > 0 {
             self.raw.copy_within(self.raw_start..self.raw_end, 0);
@@ -145,77 +141,120 @@ impl<R: Read> Source<R> {
     /// Appends the next piece of decoded text to `out`; returns false at
     /// end of input.
     fn next_chunk(&mut self, out: &mut Vec<u8>) -> std::io::Result<bool> {
-        if self.raw_start == self.raw_end {
-            if self.eof {
-                if let Some(dec) = self.decoder.as_mut() {
-                    // Flush an incomplete trailing sequence.
-                    let mut tmp = [0u8; 16];
-                    let (res, _, written) = dec.decode_to_utf8_without_replacement(&[], &mut tmp, true);
-                    out.extend_from_slice(&tmp[..written]);
-                    if let encoding_rs::DecoderResult::Malformed(..) = res {
-                        out.push(0xFF);
-                    }
-                    self.decoder = None;
-                }
-                return Ok(false);
-            }
-            self.fill_raw()?;
-            if self.raw_start == self.raw_end && self.eof {
-                return self.next_chunk(out);
-            }
-        }
-        if !self.bom_checked {
-            if self.raw_end - self.raw_start < 3 && !self.eof {
+        loop {
+            if self.raw_end - self.raw_start < 4 && !self.eof {
                 self.fill_raw()?;
             }
-            self.bom_checked = true;
-            if self.encoding == Encoding::Utf8 && self.raw[self.raw_start..self.raw_end].starts_with(&[0xEF, 0xBB, 0xBF]) {
-                self.raw_start += 3;
-            }
-        }
-        let input = &self.raw[self.raw_start..self.raw_end];
-        match self.decoder.as_mut() {
-            None => {
-                out.extend_from_slice(input);
-                self.raw_start = self.raw_end;
-            }
-            Some(dec) => {
-                let start = out.len();
-                let cap = dec
-                    .max_utf8_buffer_length_without_replacement(input.len())
-                    .unwrap_or(input.len() * 3 + 16);
-                out.resize(start + cap + 1, 0);
-                let mut consumed = 0usize;
-                let mut written = start;
-                loop {
-                    let (res, read, w) = dec.decode_to_utf8_without_replacement(
-                        &input[consumed..],
-                        &mut out[written..],
-                        false,
-                    );
-                    consumed += read;
-                    written += w;
-                    match res {
-                        encoding_rs::DecoderResult::InputEmpty => break,
-                        encoding_rs::DecoderResult::OutputFull => {
-                            let len = out.len();
-                            out.resize(len * 2 + 16, 0);
-                        }
-                        encoding_rs::DecoderResult::Malformed(..) => {
-                            if written >= out.len() {
-                                out.resize(out.len() + 16, 0);
-                            }
-                            out[written] = 0xFF;
-                            written += 1;
-                        }
-                    }
+            if !self.bom_checked {
+                self.bom_checked = true;
+                if self.encoding == Encoding::Utf8
+                    && self.raw[self.raw_start..self.raw_end].starts_with(&[0xEF, 0xBB, 0xBF])
+                {
+                    self.raw_start += 3;
                 }
-                out.truncate(written);
-                self.raw_start += consumed;
+            }
+            if self.raw_start == self.raw_end {
+                if self.eof {
+                    return Ok(false);
+                }
+                continue;
+            }
+            let before = out.len();
+            let input = &self.raw[self.raw_start..self.raw_end];
+            let used = match self.encoding {
+                Encoding::Utf8 => {
+                    out.extend_from_slice(input);
+                    input.len()
+                }
+                Encoding::Gb18030 => decode_gb18030(input, self.eof, out),
+            };
+            self.raw_start += used;
+            if out.len() > before || used > 0 {
+                return Ok(true);
+            }
+            // Only an incomplete sequence is buffered: read more.
+            self.fill_raw()?;
+        }
+    }
+}
+
+/// Whether a valid four-byte GB18030 sequence is one Python's codec (the
+/// reference behaviour for legacy files) also accepts: BMP ranges below
+/// linear index 39420, or supplementary planes.
+fn four_byte_in_range(c: u8, c2: u8, c3: u8, c4: u8) -> bool {
+    let (c, c2, c3, c4) = (u32::from(c - 0x81), u32::from(c2 - 0x30), u32::from(c3 - 0x81), u32::from(c4 - 0x30));
+    if c < 4 {
+        (c * 10 + c2) * 1260 + c3 * 10 + c4 < 39420
+    } else if c >= 15 {
+        0x10000 + ((c - 15) * 10 + c2) * 1260 + c3 * 10 + c4 <= 0x10FFFF
+    } else {
+        false
+    }
+}
+
+/// Decodes GB18030 `input` into UTF-8 in `out`, writing `0xFF` for each
+/// undecodable byte. Error recovery follows the common legacy-codec rule:
+/// an invalid sequence costs its first byte only, decoding resumes at the
+/// next byte (so an ASCII byte after a bad lead byte survives). Returns the
+/// bytes consumed; an incomplete sequence at the end is left for the next
+/// call unless `last`.
+fn decode_gb18030(input: &[u8], last: bool, out: &mut Vec<u8>) -> usize {
+    let gb = encoding_rs::GB18030;
+    let n = input.len();
+    let mut i = 0usize;
+    while i < n {
+        let c = input[i];
+        if c < 0x80 {
+            let run = input[i..].iter().position(|&b| b >= 0x80).unwrap_or(n - i);
+            out.extend_from_slice(&input[i..i + run]);
+            i += run;
+            continue;
+        }
+        if i + 1 >= n {
+            if !last {
+                break;
+            }
+            out.push(0xFF);
+            i = n;
+            break;
+        }
+        let c2 = input[i + 1];
+        if (0x30..=0x39).contains(&c2) {
+            if i + 3 >= n {
+                if !last {
+                    break;
+                }
+                out.push(0xFF);
+                i = n;
+                break;
+            }
+            let (c3, c4) = (input[i + 2], input[i + 3]);
+            if (0x81..=0xFE).contains(&c)
+                && (0x81..=0xFE).contains(&c3)
+                && (0x30..=0x39).contains(&c4)
+                && four_byte_in_range(c, c2, c3, c4)
+            {
+                if let Some(s) = gb.decode_without_bom_handling_and_without_replacement(&input[i..i + 4]) {
+                    out.extend_from_slice(s.as_bytes());
+                    i += 4;
+                    continue;
+                }
+            }
+            out.push(0xFF);
+            i += 1;
+            continue;
+        }
+        if (0x81..=0xFE).contains(&c) && c2 >= 0x40 && c2 != 0x7F && c2 != 0xFF {
+            if let Some(s) = gb.decode_without_bom_handling_and_without_replacement(&input[i..i + 2]) {
+                out.extend_from_slice(s.as_bytes());
+                i += 2;
+                continue;
             }
         }
-        Ok(true)
+        out.push(0xFF);
+        i += 1;
     }
+    i
 }
 
 /// Where one record lies inside its [`Batch`].
@@ -473,13 +512,15 @@ mod tests {
     fn gb18030_decodes_and_marks_bad_bytes() {
         let (enc, _, _) = encoding_rs::GB18030.encode("险种,金额\n养老,1\n");
         let mut bytes = enc.into_owned();
-        bytes.extend_from_slice(b"\x81\x20,2\n");
+        bytes.extend_from_slice(b"\x81\x20,2\n\x84\x31\xA5\x30x,3\n");
         let recs = read_all(&bytes, Encoding::Gb18030);
         assert_eq!(recs[0].2.as_ref().unwrap()[0], "险种");
         assert_eq!(recs[1].2.as_ref().unwrap()[0], "养老");
         assert!(recs[2].2.is_none());
         assert!(recs[2].1.contains('\u{FFFD}'));
         assert_eq!(recs[2].0, 3);
+        // An unassigned four-byte sequence costs its first byte only.
+        assert_eq!(recs[3].1, "\u{FFFD}1\u{FFFD}0x,3");
     }
 
     #[test]
