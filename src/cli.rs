@@ -25,7 +25,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Reconcile a drop folder and write every output.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Print one person's history from a finished run.
     History(HistoryArgs),
     /// Rebuild report.html for a finished run.
@@ -41,7 +41,9 @@ pub enum LogFormatArg {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  contrib-recon run /data/drop/2026-11-20 --out /data/recon/current \\\n      --as-of 2026-11-20 --through 2026-10 --max-reject-rate 0.01\n\nExit codes: 0 ok, 2 usage, 3 input, 4 control totals/invariant, 5 reject rate, 6 I/O.")]
+#[command(
+    after_help = "Example:\n  contrib-recon run /data/drop/2026-11-20 --out /data/recon/current \\\n      --as-of 2026-11-20 --through 2026-10 --max-reject-rate 0.01\n\nExit codes: 0 ok, 2 usage, 3 input, 4 control totals/invariant, 5 reject rate, 6 I/O."
+)]
 pub struct RunArgs {
     /// Folder holding employers*.csv, events*.csv, payments*.csv, rates*.csv.
     pub input_dir: PathBuf,
@@ -102,7 +104,9 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  contrib-recon history out 10000000028\n  contrib-recon history out 10000000028 --json")]
+#[command(
+    after_help = "Example:\n  contrib-recon history out 10000000028\n  contrib-recon history out 10000000028 --json"
+)]
 pub struct HistoryArgs {
     /// Output folder of a finished run.
     pub out_dir: PathBuf,
@@ -121,7 +125,9 @@ pub struct ReportArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  contrib-recon generate bench/data/small --persons 20000 --years 10 --seed 1")]
+#[command(
+    after_help = "Example:\n  contrib-recon generate bench/data/small --persons 20000 --years 10 --seed 1"
+)]
 pub struct GenerateArgs {
     /// Folder to write employers.csv, events.csv, payments.csv, rates.csv into.
     pub out_dir: PathBuf,
@@ -140,7 +146,8 @@ pub struct GenerateArgs {
 }
 
 fn parse_decimal_opt(name: &str, v: &str) -> Result<rust_decimal::Decimal> {
-    let d = parse_money(v.trim()).ok_or_else(|| Error::Usage(format!("--{name}: '{v}' is not a decimal number")))?;
+    let d = parse_money(v.trim())
+        .ok_or_else(|| Error::Usage(format!("--{name}: '{v}' is not a decimal number")))?;
     if d.is_sign_negative() {
         return Err(Error::Usage(format!("--{name}: must not be negative")));
     }
@@ -190,23 +197,37 @@ impl RunArgs {
     /// Resolves arguments into the run's configuration.
     pub fn resolve(self) -> Result<RunConfig> {
         let as_of = match &self.as_of {
-            Some(s) => parse_date(s.trim()).ok_or_else(|| Error::Usage(format!("--as-of: '{s}' is not a date (YYYY-MM-DD)")))?,
+            Some(s) => parse_date(s.trim()).ok_or_else(|| {
+                Error::Usage(format!("--as-of: '{s}' is not a date (YYYY-MM-DD)"))
+            })?,
             None => chrono::Local::now().date_naive(),
         };
         let through = match &self.through {
-            Some(s) => parse_period(s.trim()).ok_or_else(|| Error::Usage(format!("--through: '{s}' is not a month (YYYY-MM)")))?,
+            Some(s) => parse_period(s.trim()).ok_or_else(|| {
+                Error::Usage(format!("--through: '{s}' is not a month (YYYY-MM)"))
+            })?,
             None => Period::of_date(as_of).prev(),
         };
         let encoding = match self.encoding.to_ascii_lowercase().as_str() {
             "auto" => EncodingChoice::Auto,
             "utf-8" | "utf8" => EncodingChoice::Utf8,
             "gb18030" | "gbk" | "gb2312" => EncodingChoice::Gb18030,
-            other => return Err(Error::Usage(format!("--encoding: '{other}' is not auto, utf-8 or gb18030"))),
+            other => {
+                return Err(Error::Usage(format!(
+                    "--encoding: '{other}' is not auto, utf-8 or gb18030"
+                )))
+            }
         };
         let delimiter = match self.delimiter.as_str() {
             "tab" | "\\t" | "\t" => b'\t',
-            d if d.len() == 1 && d.is_ascii() && d != "\"" && d != "\n" && d != "\r" => d.as_bytes()[0],
-            d => return Err(Error::Usage(format!("--delimiter: '{d}' is not a single ASCII character"))),
+            d if d.len() == 1 && d.is_ascii() && d != "\"" && d != "\n" && d != "\r" => {
+                d.as_bytes()[0]
+            }
+            d => {
+                return Err(Error::Usage(format!(
+                    "--delimiter: '{d}' is not a single ASCII character"
+                )))
+            }
         };
         let tolerance = parse_decimal_opt("tolerance", &self.tolerance)?;
         let late_fee_rate = parse_decimal_opt("late-fee-rate", &self.late_fee_rate)?;
@@ -220,13 +241,20 @@ impl RunArgs {
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
         let memory_limit = match &self.memory_limit {
-            Some(s) => parse_size(s).filter(|&n| n > 0).ok_or_else(|| Error::Usage(format!("--memory-limit: '{s}' is not a size such as 1G or 512M")))?,
+            Some(s) => parse_size(s).filter(|&n| n > 0).ok_or_else(|| {
+                Error::Usage(format!(
+                    "--memory-limit: '{s}' is not a size such as 1G or 512M"
+                ))
+            })?,
             None => physical_memory() / 2,
         };
-        let temp_dir = self.temp_dir.clone().unwrap_or_else(|| match self.out.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        });
+        let temp_dir = self
+            .temp_dir
+            .clone()
+            .unwrap_or_else(|| match self.out.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            });
         Ok(RunConfig {
             input_dir: self.input_dir,
             out_dir: self.out,
@@ -235,7 +263,10 @@ impl RunArgs {
             employers: self.employers,
             events: self.events,
             payments: self.payments,
-            rates_arg: self.rates.as_ref().map(|p| p.to_string_lossy().into_owned()),
+            rates_arg: self
+                .rates
+                .as_ref()
+                .map(|p| p.to_string_lossy().into_owned()),
             rates: self.rates,
             tolerance,
             tolerance_text: self.tolerance.trim().to_string(),
@@ -262,7 +293,7 @@ impl RunArgs {
 pub fn execute(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Run(args) => {
-            let cfg = args.resolve()?;
+            let cfg = (*args).resolve()?;
             crate::run::run(&cfg)?;
             Ok(crate::error::exit::OK)
         }
@@ -277,7 +308,8 @@ pub fn execute(cli: Cli) -> Result<i32> {
             Ok(crate::error::exit::OK)
         }
         Command::Generate(a) => {
-            let as_of = parse_date(a.as_of.trim()).ok_or_else(|| Error::Usage(format!("--as-of: '{}' is not a date", a.as_of)))?;
+            let as_of = parse_date(a.as_of.trim())
+                .ok_or_else(|| Error::Usage(format!("--as-of: '{}' is not a date", a.as_of)))?;
             let cfg = crate::generate::GenerateConfig {
                 out_dir: a.out_dir,
                 persons: a.persons,

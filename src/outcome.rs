@@ -158,8 +158,12 @@ impl FindingKind {
     pub fn severity(self) -> &'static str {
         use FindingKind::*;
         match self {
-            Arrears | MakeupRequired | StrandedEnrolment | OverlappingEnrolment
-            | IndividualEnrolmentBlocked | NoRate => "error",
+            Arrears
+            | MakeupRequired
+            | StrandedEnrolment
+            | OverlappingEnrolment
+            | IndividualEnrolmentBlocked
+            | NoRate => "error",
             BaseClamped => "info",
             _ => "warning",
         }

@@ -79,9 +79,11 @@ impl Progress {
             b.set_position(0);
             b.set_length(total);
             b.set_style(
-                ProgressStyle::with_template("{spinner} {msg:<28} [{bar:30}] {pos}/{len} persons {per_sec} ETA {eta}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(
+                    "{spinner} {msg:<28} [{bar:30}] {pos}/{len} persons {per_sec} ETA {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
             );
             b.set_message("reconciling");
         }

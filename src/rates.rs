@@ -51,7 +51,12 @@ impl RateTable {
     }
 
     /// The row that applies, if any. `region` `None` means `*` only.
-    pub fn lookup(&self, region: Option<&str>, insurance: Insurance, month: Period) -> Option<&RateRow> {
+    pub fn lookup(
+        &self,
+        region: Option<&str>,
+        insurance: Insurance,
+        month: Period,
+    ) -> Option<&RateRow> {
         if month < self.start {
             return None;
         }
@@ -134,7 +139,10 @@ mod tests {
             ],
             Period(20),
         );
-        let er = |reg: Option<&str>, m: u32| t.lookup(reg, Insurance::Pension, Period(m)).map(|x| x.employer_rate.to_string());
+        let er = |reg: Option<&str>, m: u32| {
+            t.lookup(reg, Insurance::Pension, Period(m))
+                .map(|x| x.employer_rate.to_string())
+        };
         assert_eq!(er(Some("440305"), 11).as_deref(), Some("0.20"));
         assert_eq!(er(Some("440305"), 12).as_deref(), Some("0.14"));
         assert_eq!(er(Some("440305"), 15).as_deref(), Some("0.17"));
@@ -147,9 +155,16 @@ mod tests {
     #[test]
     fn builtin_table_has_the_2019_pension_cut() {
         let t = RateTable::new(builtin(), Period::from_ym(2026, 10));
-        let p = |y, m| t.lookup(None, Insurance::Pension, Period::from_ym(y, m)).unwrap().employer_rate.to_string();
+        let p = |y, m| {
+            t.lookup(None, Insurance::Pension, Period::from_ym(y, m))
+                .unwrap()
+                .employer_rate
+                .to_string()
+        };
         assert_eq!(p(2019, 4), "0.20");
         assert_eq!(p(2019, 5), "0.16");
-        assert!(t.lookup(None, Insurance::Maternity, Period::from_ym(2019, 1)).is_none());
+        assert!(t
+            .lookup(None, Insurance::Maternity, Period::from_ym(2019, 1))
+            .is_none());
     }
 }

@@ -44,7 +44,10 @@ struct State {
 pub fn run(cfg: &RunConfig) -> Result<RunReport> {
     let started = Instant::now();
     let progress = Progress::new(cfg.progress, cfg.log_format);
-    progress.stage("start", serde_json::json!({"input_dir": cfg.input_dir, "out_dir": cfg.out_dir}));
+    progress.stage(
+        "start",
+        serde_json::json!({"input_dir": cfg.input_dir, "out_dir": cfg.out_dir}),
+    );
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.threads)
         .build()
@@ -62,14 +65,22 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
             let mut rejects = Vec::new();
             rejects.push(output::csvw::line(&output::REJECTS_HEADER));
             for r in &state.ing.rejects {
-                rejects.push(output::csvw::line(&[r.file.as_str(), &r.line.to_string(), r.reason.name(), &r.raw]));
+                rejects.push(output::csvw::line(&[
+                    r.file.as_str(),
+                    &r.line.to_string(),
+                    r.reason.name(),
+                    &r.raw,
+                ]));
             }
             let files = [
                 ("rejects.csv", rejects.concat().into_bytes()),
                 ("summary.json", summary::render(&diag).into_bytes()),
             ];
             if let Err(pe) = publish::publish_failed(&cfg.out_dir, &files) {
-                progress.stage("exit", serde_json::json!({"status": "failed", "error": pe.to_string()}));
+                progress.stage(
+                    "exit",
+                    serde_json::json!({"status": "failed", "error": pe.to_string()}),
+                );
             }
             progress.stage("exit", serde_json::json!({"status": "failed", "exit_code": e.exit_code(), "error": e.to_string()}));
             Err(e)
@@ -96,7 +107,12 @@ fn failed_summary(cfg: &RunConfig, st: &State, e: &Error, started: Instant) -> s
     })
 }
 
-fn run_inner(cfg: &RunConfig, progress: &Progress, st: &mut State, started: Instant) -> Result<RunReport> {
+fn run_inner(
+    cfg: &RunConfig,
+    progress: &Progress,
+    st: &mut State,
+    started: Instant,
+) -> Result<RunReport> {
     let files = discover::discover(cfg)?;
     let total: u64 = files
         .iter()
@@ -108,7 +124,10 @@ fn run_inner(cfg: &RunConfig, progress: &Progress, st: &mut State, started: Inst
     let ing = &mut st.ing;
     ing.rates_source = Some(if cfg.rates.is_some() {
         RatesSource::Flag
-    } else if files.iter().any(|f| f.kind == crate::config::InputKind::Rates) {
+    } else if files
+        .iter()
+        .any(|f| f.kind == crate::config::InputKind::Rates)
+    {
         RatesSource::Folder
     } else {
         RatesSource::BuiltIn
@@ -123,13 +142,21 @@ fn run_inner(cfg: &RunConfig, progress: &Progress, st: &mut State, started: Inst
     );
     for i in &ing.inputs {
         if i.rows_read != i.accepted + i.rejected {
-            return Err(Error::Invariant(format!("{}: rows read {} != accepted {} + rejected {}", i.path, i.rows_read, i.accepted, i.rejected)));
+            return Err(Error::Invariant(format!(
+                "{}: rows read {} != accepted {} + rejected {}",
+                i.path, i.rows_read, i.accepted, i.rejected
+            )));
         }
     }
     if let Some(limit) = cfg.max_reject_rate {
-        let counted = ing.rejects.iter().filter(|r| r.reason.counts_toward_rate()).count() as u64;
+        let counted = ing
+            .rejects
+            .iter()
+            .filter(|r| r.reason.counts_toward_rate())
+            .count() as u64;
         if rows_read > 0 {
-            let rate = rust_decimal::Decimal::from(counted) / rust_decimal::Decimal::from(rows_read);
+            let rate =
+                rust_decimal::Decimal::from(counted) / rust_decimal::Decimal::from(rows_read);
             if rate > limit {
                 return Err(Error::RejectRate {
                     rate: rate.round_dp(6).normalize().to_string(),
@@ -226,7 +253,8 @@ fn run_inner(cfg: &RunConfig, progress: &Progress, st: &mut State, started: Inst
     });
     let finish = (|| -> Result<()> {
         let p = staging.dir.join("summary.json");
-        std::fs::write(&p, summary::render(&summary)).map_err(|e| Error::io(&p, "cannot write", e))?;
+        std::fs::write(&p, summary::render(&summary))
+            .map_err(|e| Error::io(&p, "cannot write", e))?;
         if cfg.report {
             crate::report::write_report(&staging.dir)?;
         }
@@ -237,7 +265,10 @@ fn run_inner(cfg: &RunConfig, progress: &Progress, st: &mut State, started: Inst
         return Err(e);
     }
     staging.publish()?;
-    progress.stage("outputs_written", serde_json::json!({"out_dir": cfg.out_dir}));
+    progress.stage(
+        "outputs_written",
+        serde_json::json!({"out_dir": cfg.out_dir}),
+    );
     progress.stage("totals", summary["control"].clone());
     Ok(RunReport { summary })
 }

@@ -4,7 +4,8 @@
 mod common;
 use common::{snapshot, without_elapsed, Workdir};
 
-const EV_HEAD: &str = "event_id,person_id,id_number,name,employer_id,insurance,action,period,base,reason\n";
+const EV_HEAD: &str =
+    "event_id,person_id,id_number,name,employer_id,insurance,action,period,base,reason\n";
 const PY_HEAD: &str = "payment_id,person_id,employer_id,insurance,period,base,employer_amount,individual_amount,paid_on,kind\n";
 
 fn rejects(w: &Workdir) -> Vec<(String, String, String)> {
@@ -18,7 +19,10 @@ fn rejects(w: &Workdir) -> Vec<(String, String, String)> {
 fn gb18030_file_with_chinese_headers() {
     let w = Workdir::new();
     w.basics();
-    w.input("events.csv", format!("{EV_HEAD}V1,P1,,,E1,pension,increase,2023-01,5000,\n"));
+    w.input(
+        "events.csv",
+        format!("{EV_HEAD}V1,P1,,,E1,pension,increase,2023-01,5000,\n"),
+    );
     let text = "缴费流水号,个人编号,单位编号,险种,对应费款所属期,缴费基数,单位缴费,个人缴费,到账日期,缴费类型\r\n\
                 X1,P1,E1,养老,2023年1月,5000,\u{a5}800.00,￥400.00,2023年2月15日,正常\r\n";
     let (bytes, _, bad) = encoding_rs::GB18030.encode(text);
@@ -26,7 +30,13 @@ fn gb18030_file_with_chinese_headers() {
     w.input("payments.csv", bytes);
     w.run(&[]).success();
     let s = w.summary("out/summary.json");
-    let pay = s["inputs"].as_array().unwrap().iter().find(|i| i["kind"] == "payments").unwrap().clone();
+    let pay = s["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "payments")
+        .unwrap()
+        .clone();
     assert_eq!(pay["encoding"], "gb18030");
     assert_eq!(pay["accepted"], 1);
     let ledger = w.rows("out/ledger.csv");
@@ -48,7 +58,10 @@ fn crlf_quoted_newlines_blank_lines_and_line_numbers() {
     w.input("payments.csv", PY_HEAD);
     w.run(&[]).success();
     // V1 spans lines 2–3, a blank line 4, V2 on line 5.
-    assert_eq!(rejects(&w), vec![("events.csv".into(), "5".into(), "unknown_action".into())]);
+    assert_eq!(
+        rejects(&w),
+        vec![("events.csv".into(), "5".into(), "unknown_action".into())]
+    );
     let raw = &w.rows("out/rejects.csv")[0][3];
     assert_eq!(raw, "V2,P1,,,E1,pension,bogus,2023-01,5000,x");
 }
@@ -60,18 +73,31 @@ fn a_file_split_in_three_reads_as_one_table() {
         .collect();
     let one = Workdir::new();
     one.basics();
-    one.input("events.csv", format!("{EV_HEAD}V1,P1,,,E1,pension,increase,2023-01,5000,\n"));
+    one.input(
+        "events.csv",
+        format!("{EV_HEAD}V1,P1,,,E1,pension,increase,2023-01,5000,\n"),
+    );
     one.input("payments.csv", format!("{PY_HEAD}{}", rows.concat()));
     one.run(&[]).success();
     let three = Workdir::new();
     three.basics();
-    three.input("events.csv", format!("{EV_HEAD}V1,P1,,,E1,pension,increase,2023-01,5000,\n"));
+    three.input(
+        "events.csv",
+        format!("{EV_HEAD}V1,P1,,,E1,pension,increase,2023-01,5000,\n"),
+    );
     for (i, part) in rows.chunks(3).enumerate() {
-        three.input(&format!("Payments_part{i}.csv"), format!("{PY_HEAD}{}", part.concat()));
+        three.input(
+            &format!("Payments_part{i}.csv"),
+            format!("{PY_HEAD}{}", part.concat()),
+        );
     }
     three.run(&[]).success();
     for f in ["ledger.csv", "persons.csv", "pooling.csv", "exceptions.csv"] {
-        assert_eq!(one.read(&format!("out/{f}")), three.read(&format!("out/{f}")), "{f}");
+        assert_eq!(
+            one.read(&format!("out/{f}")),
+            three.read(&format!("out/{f}")),
+            "{f}"
+        );
     }
     let s = three.summary("out/summary.json");
     assert_eq!(s["inputs"].as_array().unwrap().len(), 6);
@@ -117,7 +143,10 @@ fn every_reject_reason_with_file_and_line() {
     let mut bad = PY_HEAD.as_bytes().to_vec();
     bad.extend_from_slice(b"X3,P1,E1,pension,2023-01,,800,400,,\xff\xfe\n");
     w.input("events_zz.csv", EV_HEAD);
-    w.input("payments_utf8bom.csv", [b"\xEF\xBB\xBF".as_slice(), &bad].concat());
+    w.input(
+        "payments_utf8bom.csv",
+        [b"\xEF\xBB\xBF".as_slice(), &bad].concat(),
+    );
     w.input("rates.csv", "region,insurance,from,to,employer_rate,individual_rate,base_floor,base_ceiling\n*,pension,2000-01,,0.16,0.08,,\n");
     w.run(&[]).success();
     let got = rejects(&w);
@@ -140,12 +169,18 @@ fn every_reject_reason_with_file_and_line() {
         ("payments.csv", "4", "unknown_kind"),
         ("payments_utf8bom.csv", "2", "decode_error"),
     ];
-    let want: Vec<(String, String, String)> =
-        want.into_iter().map(|(a, b, c)| (a.into(), b.into(), c.into())).collect();
+    let want: Vec<(String, String, String)> = want
+        .into_iter()
+        .map(|(a, b, c)| (a.into(), b.into(), c.into()))
+        .collect();
     assert_eq!(got, want);
     let s = w.summary("out/summary.json");
     for i in s["inputs"].as_array().unwrap() {
-        assert_eq!(i["rows_read"].as_u64().unwrap(), i["accepted"].as_u64().unwrap() + i["rejected"].as_u64().unwrap(), "{i}");
+        assert_eq!(
+            i["rows_read"].as_u64().unwrap(),
+            i["accepted"].as_u64().unwrap() + i["rejected"].as_u64().unwrap(),
+            "{i}"
+        );
     }
     assert_eq!(s["control"]["rows_balanced"], true);
     // The raw text of an undecodable row shows U+FFFD.
@@ -157,18 +192,37 @@ fn every_reject_reason_with_file_and_line() {
 fn missing_column_fails_and_keeps_previous_outputs() {
     let w = Workdir::new();
     w.basics();
-    w.input("events.csv", format!("{EV_HEAD}V1,P1,,,E1,pension,increase,2023-01,5000,\n"));
+    w.input(
+        "events.csv",
+        format!("{EV_HEAD}V1,P1,,,E1,pension,increase,2023-01,5000,\n"),
+    );
     w.input("payments.csv", PY_HEAD);
     w.run(&[]).success();
     let before = snapshot(&w.path("out"));
-    w.input("payments.csv", "payment_id,person_id,employer_id,insurance,period,employer_amount\n");
+    w.input(
+        "payments.csv",
+        "payment_id,person_id,employer_id,insurance,period,employer_amount\n",
+    );
     let out = w.run(&[]).code(3).get_output().stderr.clone();
     let msg = String::from_utf8_lossy(&out);
     assert_eq!(msg.lines().count(), 1, "{msg}");
-    assert!(msg.contains("payments.csv") && msg.contains("individual_amount"), "{msg}");
+    assert!(
+        msg.contains("payments.csv") && msg.contains("individual_amount"),
+        "{msg}"
+    );
     let mut after = snapshot(&w.path("out"));
-    let failed: Vec<String> = after.keys().filter(|k| k.starts_with("failed/")).cloned().collect();
-    assert_eq!(failed, vec!["failed/rejects.csv".to_string(), "failed/summary.json".to_string()]);
+    let failed: Vec<String> = after
+        .keys()
+        .filter(|k| k.starts_with("failed/"))
+        .cloned()
+        .collect();
+    assert_eq!(
+        failed,
+        vec![
+            "failed/rejects.csv".to_string(),
+            "failed/summary.json".to_string()
+        ]
+    );
     let s: serde_json::Value = serde_json::from_slice(&after["failed/summary.json"]).unwrap();
     assert_eq!(s["status"], "failed");
     assert!(s["reason"].as_str().unwrap().contains("individual_amount"));
@@ -187,7 +241,12 @@ fn reject_rate_over_the_limit_fails() {
     w.input("events.csv", format!("{EV_HEAD}V1,P1,,,E1,pension,increase,2023-01,5000,\nV2,P1,,,E1,pension,increase,2023-99,5000,\n"));
     w.input("payments.csv", PY_HEAD);
     w.run(&["--max-reject-rate", "0.5"]).success();
-    let out = w.run(&["--max-reject-rate", "0.1"]).code(5).get_output().stderr.clone();
+    let out = w
+        .run(&["--max-reject-rate", "0.1"])
+        .code(5)
+        .get_output()
+        .stderr
+        .clone();
     assert!(String::from_utf8_lossy(&out).contains("reject rate"));
     assert!(w.path("out/failed/summary.json").exists());
     assert!(w.path("out/_SUCCESS").exists(), "previous outputs stay");
@@ -198,10 +257,46 @@ fn output_is_independent_of_threads_and_file_listing_order() {
     let w = Workdir::new();
     w.basics();
     w.input("events.csv", format!("{EV_HEAD}V1,P1,,,E1,pension,increase,2023-01,5000,\nV2,P2,,,,medical,increase,2023-03,4000,\n"));
-    w.input("payments_a.csv", format!("{PY_HEAD}X1,P1,E1,pension,2023-01,,800,400,,\nX2,P2,,medical,2023-04,,240,80,,\n"));
-    w.input("payments_b.csv", format!("{PY_HEAD}X1,P1,E1,pension,2023-02,,800,400,,\n"));
-    w.cmd(&["run", "in", "--out", "o1", "--as-of", "2023-11-20", "--threads", "1", "--payments", "in/payments_b.csv", "--payments", "in/payments_a.csv"]).assert().success();
-    w.cmd(&["run", "in", "--out", "o2", "--as-of", "2023-11-20", "--threads", "2", "--payments", "in/payments_a.csv", "--payments", "in/payments_b.csv"]).assert().success();
+    w.input(
+        "payments_a.csv",
+        format!("{PY_HEAD}X1,P1,E1,pension,2023-01,,800,400,,\nX2,P2,,medical,2023-04,,240,80,,\n"),
+    );
+    w.input(
+        "payments_b.csv",
+        format!("{PY_HEAD}X1,P1,E1,pension,2023-02,,800,400,,\n"),
+    );
+    w.cmd(&[
+        "run",
+        "in",
+        "--out",
+        "o1",
+        "--as-of",
+        "2023-11-20",
+        "--threads",
+        "1",
+        "--payments",
+        "in/payments_b.csv",
+        "--payments",
+        "in/payments_a.csv",
+    ])
+    .assert()
+    .success();
+    w.cmd(&[
+        "run",
+        "in",
+        "--out",
+        "o2",
+        "--as-of",
+        "2023-11-20",
+        "--threads",
+        "2",
+        "--payments",
+        "in/payments_a.csv",
+        "--payments",
+        "in/payments_b.csv",
+    ])
+    .assert()
+    .success();
     let mut a = snapshot(&w.path("o1"));
     let mut b = snapshot(&w.path("o2"));
     let sa = without_elapsed(serde_json::from_slice(&a.remove("summary.json").unwrap()).unwrap());

@@ -43,7 +43,14 @@ fn cfg(input: &Path, out: &Path, threads: usize, payments: Vec<PathBuf>) -> RunC
 }
 
 fn employer() -> impl Strategy<Value = &'static str> {
-    prop_oneof![Just("A"), Just("B"), Just("C"), Just("D"), Just(""), Just("X")]
+    prop_oneof![
+        Just("A"),
+        Just("B"),
+        Just("C"),
+        Just("D"),
+        Just(""),
+        Just("X")
+    ]
 }
 
 fn month() -> impl Strategy<Value = String> {
@@ -51,15 +58,46 @@ fn month() -> impl Strategy<Value = String> {
 }
 
 fn event() -> impl Strategy<Value = String> {
-    (0u8..4, employer(), prop_oneof![Just("pension"), Just("medical")], prop_oneof![Just("increase"), Just("increase"), Just("decrease"), Just("adjust")], month(), 2000u32..25000)
+    (
+        0u8..4,
+        employer(),
+        prop_oneof![Just("pension"), Just("medical")],
+        prop_oneof![
+            Just("increase"),
+            Just("increase"),
+            Just("decrease"),
+            Just("adjust")
+        ],
+        month(),
+        2000u32..25000,
+    )
         .prop_map(|(p, e, i, a, m, b)| format!(",P{p},,,{e},{i},{a},{m},{b},\n"))
 }
 
 fn payment() -> impl Strategy<Value = String> {
-    (0u8..4, employer(), prop_oneof![Just("pension"), Just("medical")], month(), 0u32..400000, 0u32..200000, prop_oneof![Just(""), Just("refund"), Just("makeup")], 0u8..3)
+    (
+        0u8..4,
+        employer(),
+        prop_oneof![Just("pension"), Just("medical")],
+        month(),
+        0u32..400000,
+        0u32..200000,
+        prop_oneof![Just(""), Just("refund"), Just("makeup")],
+        0u8..3,
+    )
         .prop_map(|(p, e, i, m, ea, ia, k, id)| {
-            let id = if id == 0 { String::new() } else { format!("Y{id}{p}{m}") };
-            format!("{id},P{p},{e},{i},{m},,{}.{:02},{}.{:02},,{k}\n", ea / 100, ea % 100, ia / 100, ia % 100)
+            let id = if id == 0 {
+                String::new()
+            } else {
+                format!("Y{id}{p}{m}")
+            };
+            format!(
+                "{id},P{p},{e},{i},{m},,{}.{:02},{}.{:02},,{k}\n",
+                ea / 100,
+                ea % 100,
+                ia / 100,
+                ia % 100
+            )
         })
 }
 
@@ -68,7 +106,12 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .unwrap()
         .flatten()
         .filter(|e| e.path().is_file())
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
         .collect();
     v.sort();
     for (name, bytes) in v.iter_mut() {

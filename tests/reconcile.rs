@@ -2,10 +2,14 @@
 //! sentence of the SPEC, driven through `reconcile_person`.
 
 use chrono::NaiveDate;
-use contrib_recon::model::{Action, Employer, EmployerStatus, Event, Insurance, Payment, Period, RateRow};
+use contrib_recon::model::{
+    Action, Employer, EmployerStatus, Event, Insurance, Payment, Period, RateRow,
+};
 use contrib_recon::outcome::{FindingKind, Status};
 use contrib_recon::rates::RateTable;
-use contrib_recon::reconcile::{identity::IdentityIndex, reconcile_person, Context, PersonOutput, PersonRows};
+use contrib_recon::reconcile::{
+    identity::IdentityIndex, reconcile_person, Context, PersonOutput, PersonRows,
+};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -52,7 +56,13 @@ impl S {
         s.employer("B", EmployerStatus::Active, None, None);
         s
     }
-    fn employer(&mut self, id: &str, status: EmployerStatus, date_: Option<&str>, archive: Option<bool>) {
+    fn employer(
+        &mut self,
+        id: &str,
+        status: EmployerStatus,
+        date_: Option<&str>,
+        archive: Option<bool>,
+    ) {
         self.employers.insert(
             id.into(),
             Employer {
@@ -66,7 +76,13 @@ impl S {
             },
         );
     }
-    fn ev(&mut self, emp: Option<&str>, action: Action, period: Period, base: Option<&str>) -> &mut Self {
+    fn ev(
+        &mut self,
+        emp: Option<&str>,
+        action: Action,
+        period: Period,
+        base: Option<&str>,
+    ) -> &mut Self {
         let seq = self.events.len() as u64;
         self.events.push(Event {
             seq,
@@ -120,7 +136,10 @@ impl S {
 }
 
 fn statuses(o: &PersonOutput) -> Vec<(String, Status)> {
-    o.ledger.iter().map(|r| (r.period.to_string(), r.status)).collect()
+    o.ledger
+        .iter()
+        .map(|r| (r.period.to_string(), r.status))
+        .collect()
 }
 fn kinds(o: &PersonOutput) -> Vec<FindingKind> {
     o.findings.iter().map(|f| f.kind).collect()
@@ -153,7 +172,8 @@ fn due_is_base_times_rate_rounded_half_away_from_zero_per_portion() {
 #[test]
 fn an_adjust_changes_the_base_from_its_month_on() {
     let mut s = S::new();
-    s.inc(Some("A"), p(2023, 4), "5000").ev(Some("A"), Action::Adjust, p(2023, 6), Some("6000"));
+    s.inc(Some("A"), p(2023, 4), "5000")
+        .ev(Some("A"), Action::Adjust, p(2023, 6), Some("6000"));
     let o = s.run();
     assert_eq!(o.ledger[1].base, Some(d("5000")));
     assert_eq!(o.ledger[2].base, Some(d("6000")));
@@ -168,17 +188,30 @@ fn broken_event_sequences_are_findings() {
         .inc(Some("A"), p(2023, 3), "5000");
     let o = s.run();
     let k = kinds(&o);
-    for want in [FindingKind::OrphanDecrease, FindingKind::OrphanAdjust, FindingKind::DuplicateIncrease] {
+    for want in [
+        FindingKind::OrphanDecrease,
+        FindingKind::OrphanAdjust,
+        FindingKind::DuplicateIncrease,
+    ] {
         assert!(k.contains(&want), "{want:?} in {k:?}");
     }
-    let f = o.findings.iter().find(|f| f.kind == FindingKind::DuplicateIncrease).unwrap();
-    assert_eq!((f.from, f.to, f.months), (Some(p(2023, 3)), Some(p(2023, 3)), Some(1)));
+    let f = o
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::DuplicateIncrease)
+        .unwrap();
+    assert_eq!(
+        (f.from, f.to, f.months),
+        (Some(p(2023, 3)), Some(p(2023, 3)), Some(1))
+    );
 }
 
 #[test]
 fn transfer_within_one_month_leaves_no_gap_or_overlap() {
     let mut s = S::new();
-    s.inc(Some("A"), p(2023, 1), "5000").dec(Some("A"), p(2023, 4)).inc(Some("B"), p(2023, 4), "5000");
+    s.inc(Some("A"), p(2023, 1), "5000")
+        .dec(Some("A"), p(2023, 4))
+        .inc(Some("B"), p(2023, 4), "5000");
     let o = s.run();
     assert!(o.ledger.iter().all(|r| r.status == Status::Arrears));
     assert_eq!(o.ledger[3].employer_id.as_deref(), Some("B"));
@@ -188,20 +221,41 @@ fn transfer_within_one_month_leaves_no_gap_or_overlap() {
 #[test]
 fn closed_employer_truncates_strands_and_blocks_nothing() {
     let mut s = S::new();
-    s.employer("Z", EmployerStatus::Dissolved, Some("2023-02-10"), Some(false));
-    s.inc(Some("Z"), p(2023, 1), "5000").inc(Some("B"), p(2023, 4), "5000");
+    s.employer(
+        "Z",
+        EmployerStatus::Dissolved,
+        Some("2023-02-10"),
+        Some(false),
+    );
+    s.inc(Some("Z"), p(2023, 1), "5000")
+        .inc(Some("B"), p(2023, 4), "5000");
     let o = s.run();
     let st = statuses(&o);
     assert_eq!(st[0], ("2023-01".into(), Status::Arrears));
     assert_eq!(st[1], ("2023-02".into(), Status::Arrears));
     assert_eq!(st[2], ("2023-03".into(), Status::Gap));
-    assert_eq!(st[3], ("2023-04".into(), Status::Arrears), "cut-off months are not an overlap");
-    let f = o.findings.iter().find(|f| f.kind == FindingKind::StrandedEnrolment).unwrap();
-    assert_eq!((f.from, f.to, f.months), (Some(p(2023, 3)), Some(p(2023, 6)), Some(4)));
+    assert_eq!(
+        st[3],
+        ("2023-04".into(), Status::Arrears),
+        "cut-off months are not an overlap"
+    );
+    let f = o
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::StrandedEnrolment)
+        .unwrap();
+    assert_eq!(
+        (f.from, f.to, f.months),
+        (Some(p(2023, 3)), Some(p(2023, 6)), Some(4))
+    );
     // Months at the closed employer are a make-up case, not arrears.
     assert_eq!(o.makeup.len(), 1);
     assert_eq!(o.makeup[0].months, 2);
-    let arrears: Vec<_> = o.findings.iter().filter(|f| f.kind == FindingKind::Arrears).collect();
+    let arrears: Vec<_> = o
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::Arrears)
+        .collect();
     assert_eq!(arrears.len(), 1);
     assert_eq!(arrears[0].employer_id.as_deref(), Some("B"));
     assert!(kinds(&o).contains(&FindingKind::ArchiveNotTransferred));
@@ -210,20 +264,30 @@ fn closed_employer_truncates_strands_and_blocks_nothing() {
 #[test]
 fn late_fee_stops_at_the_bankruptcy_date_and_runs_to_as_of_otherwise() {
     let mut s = S::new();
-    s.employer("K", EmployerStatus::Bankrupt, Some("2023-03-15"), Some(true));
-    s.inc(Some("K"), p(2023, 1), "5000").dec(Some("K"), p(2023, 4));
+    s.employer(
+        "K",
+        EmployerStatus::Bankrupt,
+        Some("2023-03-15"),
+        Some(true),
+    );
+    s.inc(Some("K"), p(2023, 1), "5000")
+        .dec(Some("K"), p(2023, 4));
     let o = s.run();
     // Jan: 2023-02-01..2023-03-15 = 43 days; Feb: 03-01..03-15 = 15; Mar: 0 (negative).
     // 1200 × 0.0005 × 43 = 25.80; × 15 = 9.00.
     let c = &o.makeup[0];
-    assert_eq!((c.first_period, c.last_period, c.months), (p(2023, 1), p(2023, 3), 3));
+    assert_eq!(
+        (c.first_period, c.last_period, c.months),
+        (p(2023, 1), p(2023, 3), 3)
+    );
     assert_eq!(c.principal_employer, d("2400"));
     assert_eq!(c.principal_individual, d("1200"));
     assert_eq!(c.late_fee, d("34.80"));
     assert!(!kinds(&o).contains(&FindingKind::ArchiveNotTransferred));
     let mut s2 = S::new();
     s2.employer("K", EmployerStatus::Cancelled, Some("2023-03-15"), None);
-    s2.inc(Some("K"), p(2023, 3), "5000").dec(Some("K"), p(2023, 4));
+    s2.inc(Some("K"), p(2023, 3), "5000")
+        .dec(Some("K"), p(2023, 4));
     // Mar: 2023-04-01..2023-07-20 = 111 days × 0.6 = 66.60
     assert_eq!(s2.run().makeup[0].late_fee, d("66.60"));
 }
@@ -231,12 +295,17 @@ fn late_fee_stops_at_the_bankruptcy_date_and_runs_to_as_of_otherwise() {
 #[test]
 fn overlapping_employer_spells_earlier_start_is_primary() {
     let mut s = S::new();
-    s.inc(Some("B"), p(2023, 3), "5000").inc(Some("A"), p(2023, 5), "9000");
+    s.inc(Some("B"), p(2023, 3), "5000")
+        .inc(Some("A"), p(2023, 5), "9000");
     let o = s.run();
     assert_eq!(o.ledger[2].status, Status::Overlap);
     assert_eq!(o.ledger[2].employer_id.as_deref(), Some("B"));
     assert_eq!(o.ledger[2].base, Some(d("5000")));
-    let f = o.findings.iter().find(|f| f.kind == FindingKind::OverlappingEnrolment).unwrap();
+    let f = o
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::OverlappingEnrolment)
+        .unwrap();
     assert_eq!(f.employer_id.as_deref(), Some("B"));
     assert_eq!(f.months, Some(2));
     assert!(f.detail.contains('A'));
@@ -245,10 +314,15 @@ fn overlapping_employer_spells_earlier_start_is_primary() {
 #[test]
 fn an_employer_spell_beats_an_earlier_individual_one() {
     let mut s = S::new();
-    s.inc(None, p(2023, 1), "4000").inc(Some("B"), p(2023, 5), "5000");
+    s.inc(None, p(2023, 1), "4000")
+        .inc(Some("B"), p(2023, 5), "5000");
     let o = s.run();
     assert_eq!(o.ledger[4].employer_id.as_deref(), Some("B"));
-    let f = o.findings.iter().find(|f| f.kind == FindingKind::IndividualEnrolmentBlocked).unwrap();
+    let f = o
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::IndividualEnrolmentBlocked)
+        .unwrap();
     assert_eq!((f.employer_id.as_deref(), f.months), (Some("B"), Some(2)));
 }
 
@@ -263,7 +337,11 @@ fn base_clamped_to_floor_and_unrated_without_rate() {
     s.rates[0].from = p(2023, 6);
     let o = s.run();
     assert_eq!(o.ledger[0].status, Status::Unrated);
-    assert_eq!(o.ledger[0].base, Some(d("2000")), "unrated months show the spell's base");
+    assert_eq!(
+        o.ledger[0].base,
+        Some(d("2000")),
+        "unrated months show the spell's base"
+    );
     assert_eq!(o.ledger[0].due_employer, None);
     assert!(kinds(&o).contains(&FindingKind::NoRate));
 }
@@ -280,10 +358,28 @@ fn month_statuses_by_shortfall_and_excess() {
         .pay(Some("A"), p(2023, 6), "800", "400");
     let o = s.run();
     let st: Vec<Status> = o.ledger.iter().map(|r| r.status).collect();
-    assert_eq!(st, [Status::Arrears, Status::Paid, Status::Underpaid, Status::Overpaid, Status::Arrears, Status::Paid]);
-    let over = o.findings.iter().find(|f| f.kind == FindingKind::Overpayment).unwrap();
+    assert_eq!(
+        st,
+        [
+            Status::Arrears,
+            Status::Paid,
+            Status::Underpaid,
+            Status::Overpaid,
+            Status::Arrears,
+            Status::Paid
+        ]
+    );
+    let over = o
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::Overpayment)
+        .unwrap();
     assert_eq!(over.amount, Some(d("100")));
-    let arr: Vec<_> = o.findings.iter().filter(|f| f.kind == FindingKind::Arrears).collect();
+    let arr: Vec<_> = o
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::Arrears)
+        .collect();
     assert_eq!(arr.len(), 3, "paid months split arrears runs");
     // Pooled = min(paid, due) per portion.
     assert_eq!(o.ledger[1].pooled(), Some((d("800"), d("399.99"))));
@@ -293,7 +389,9 @@ fn month_statuses_by_shortfall_and_excess() {
 #[test]
 fn uncovered_months_are_unmatched_or_gap_and_later_ones_deferred() {
     let mut s = S::new();
-    s.inc(Some("A"), p(2023, 1), "5000").dec(Some("A"), p(2023, 2)).inc(Some("A"), p(2023, 4), "5000");
+    s.inc(Some("A"), p(2023, 1), "5000")
+        .dec(Some("A"), p(2023, 2))
+        .inc(Some("A"), p(2023, 4), "5000");
     s.pay(Some("B"), p(2022, 11), "1", "1")
         .pay(None, p(2022, 11), "1", "1")
         .pay(Some("A"), p(2022, 12), "5", "-5")
@@ -301,34 +399,58 @@ fn uncovered_months_are_unmatched_or_gap_and_later_ones_deferred() {
     let o = s.run();
     let st = statuses(&o);
     assert_eq!(st[0], ("2022-11".into(), Status::Unmatched));
-    assert_eq!(o.ledger[0].employer_id.as_deref(), Some("B"), "smallest non-empty payer");
+    assert_eq!(
+        o.ledger[0].employer_id.as_deref(),
+        Some("B"),
+        "smallest non-empty payer"
+    );
     assert_eq!(st[1], ("2022-12".into(), Status::Unmatched));
     assert_eq!(st[3], ("2023-02".into(), Status::Gap));
     assert_eq!(st[4], ("2023-03".into(), Status::Gap));
     assert_eq!(o.totals.payments_deferred, 1);
     assert_eq!(o.totals.deferred, d("1200"));
-    let gap = o.findings.iter().find(|f| f.kind == FindingKind::ContributionGap).unwrap();
+    let gap = o
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::ContributionGap)
+        .unwrap();
     assert_eq!((gap.months, gap.employer_id.as_deref()), (Some(2), None));
     // Unmatched runs split by payer: B (Nov) then A (Dec).
-    assert_eq!(o.findings.iter().filter(|f| f.kind == FindingKind::UnmatchedPayment).count(), 2);
+    assert_eq!(
+        o.findings
+            .iter()
+            .filter(|f| f.kind == FindingKind::UnmatchedPayment)
+            .count(),
+        2
+    );
 }
 
 #[test]
 fn payment_by_another_payer_is_a_mismatch() {
     let mut s = S::new();
     s.inc(Some("A"), p(2023, 5), "5000");
-    s.pay(Some("B"), p(2023, 5), "800", "400").pay(None, p(2023, 6), "800", "400");
+    s.pay(Some("B"), p(2023, 5), "800", "400")
+        .pay(None, p(2023, 6), "800", "400");
     let o = s.run();
-    let f: Vec<_> = o.findings.iter().filter(|f| f.kind == FindingKind::PayerMismatch).collect();
+    let f: Vec<_> = o
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::PayerMismatch)
+        .collect();
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].months, Some(2));
-    assert_eq!(o.ledger[0].status, Status::Paid, "who paid does not change the status");
+    assert_eq!(
+        o.ledger[0].status,
+        Status::Paid,
+        "who paid does not change the status"
+    );
 }
 
 #[test]
 fn money_balances_per_person() {
     let mut s = S::new();
-    s.inc(Some("A"), p(2023, 1), "5000").inc(Some("B"), p(2023, 3), "5000");
+    s.inc(Some("A"), p(2023, 1), "5000")
+        .inc(Some("B"), p(2023, 3), "5000");
     s.pay(Some("A"), p(2022, 1), "3", "4")
         .pay(Some("A"), p(2023, 1), "900", "400")
         .pay(Some("A"), p(2023, 2), "10", "0")
@@ -336,6 +458,13 @@ fn money_balances_per_person() {
         .pay(Some("A"), p(2024, 1), "1", "1");
     let o = s.run();
     let t = &o.totals;
-    let net: Decimal = s.payments.iter().map(|p| p.employer_amount + p.individual_amount).sum();
-    assert_eq!(net, t.pooled_employer + t.pooled_individual + t.suspense() + t.deferred);
+    let net: Decimal = s
+        .payments
+        .iter()
+        .map(|p| p.employer_amount + p.individual_amount)
+        .sum();
+    assert_eq!(
+        net,
+        t.pooled_employer + t.pooled_individual + t.suspense() + t.deferred
+    );
 }

@@ -72,10 +72,12 @@ pub fn employer_verdicts(rows: &[EmployerCandidate<'_>]) -> Vec<Option<Reason>> 
         }
         // Latest status_date stands (no date counts as earliest); a tie
         // goes to the later row.
-        let winner = distinct
-            .iter()
-            .copied()
-            .max_by(|&a, &b| rows[a].status_date.cmp(&rows[b].status_date).then(a.cmp(&b)));
+        let winner = distinct.iter().copied().max_by(|&a, &b| {
+            rows[a]
+                .status_date
+                .cmp(&rows[b].status_date)
+                .then(a.cmp(&b))
+        });
         for &i in &distinct {
             if Some(i) != winner {
                 verdict[i] = Some(Reason::Superseded);
@@ -105,13 +107,42 @@ mod tests {
     fn employers_latest_date_stands() {
         let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
         let rows = vec![
-            EmployerCandidate { id: "E", fp: 1, status_date: d("2020-01-01") },
-            EmployerCandidate { id: "E", fp: 2, status_date: d("2022-01-01") },
-            EmployerCandidate { id: "E", fp: 1, status_date: d("2020-01-01") },
-            EmployerCandidate { id: "F", fp: 3, status_date: None },
-            EmployerCandidate { id: "F", fp: 4, status_date: None },
+            EmployerCandidate {
+                id: "E",
+                fp: 1,
+                status_date: d("2020-01-01"),
+            },
+            EmployerCandidate {
+                id: "E",
+                fp: 2,
+                status_date: d("2022-01-01"),
+            },
+            EmployerCandidate {
+                id: "E",
+                fp: 1,
+                status_date: d("2020-01-01"),
+            },
+            EmployerCandidate {
+                id: "F",
+                fp: 3,
+                status_date: None,
+            },
+            EmployerCandidate {
+                id: "F",
+                fp: 4,
+                status_date: None,
+            },
         ];
         let v = employer_verdicts(&rows);
-        assert_eq!(v, vec![Some(Reason::Superseded), None, Some(Reason::DuplicateRow), Some(Reason::Superseded), None]);
+        assert_eq!(
+            v,
+            vec![
+                Some(Reason::Superseded),
+                None,
+                Some(Reason::DuplicateRow),
+                Some(Reason::Superseded),
+                None
+            ]
+        );
     }
 }

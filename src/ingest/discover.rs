@@ -45,7 +45,8 @@ fn display_name(input_dir: &Path, p: &Path) -> String {
 pub fn discover(cfg: &RunConfig) -> Result<Vec<InputFile>> {
     let mut found: Vec<(InputKind, PathBuf)> = Vec::new();
     let dir = &cfg.input_dir;
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, "cannot list input folder", e))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| Error::io(dir, "cannot list input folder", e))?;
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(dir, "cannot list input folder", e))?;
         let path = entry.path();
@@ -56,7 +57,12 @@ pub fn discover(cfg: &RunConfig) -> Result<Vec<InputFile>> {
         if !lower.ends_with(".csv") {
             continue;
         }
-        for kind in [InputKind::Employers, InputKind::Events, InputKind::Payments, InputKind::Rates] {
+        for kind in [
+            InputKind::Employers,
+            InputKind::Events,
+            InputKind::Payments,
+            InputKind::Rates,
+        ] {
             if lower.starts_with(kind.name()) {
                 found.push((kind, path.clone()));
             }
@@ -72,10 +78,19 @@ pub fn discover(cfg: &RunConfig) -> Result<Vec<InputFile>> {
         (!v.is_empty()).then_some(v)
     };
     let mut out = Vec::new();
-    for kind in [InputKind::Employers, InputKind::Rates, InputKind::Events, InputKind::Payments] {
+    for kind in [
+        InputKind::Employers,
+        InputKind::Rates,
+        InputKind::Events,
+        InputKind::Payments,
+    ] {
         let paths: Vec<PathBuf> = match explicit(kind) {
             Some(v) => v,
-            None => found.iter().filter(|(k, _)| *k == kind).map(|(_, p)| p.clone()).collect(),
+            None => found
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, p)| p.clone())
+                .collect(),
         };
         let mut files: Vec<InputFile> = paths
             .into_iter()
@@ -108,9 +123,22 @@ mod tests {
             path: PathBuf::from(n),
             display: n.to_string(),
         };
-        let mut v = vec![mk("Events_2020.csv"), mk("events_2004.csv"), mk("events_2020.csv"), mk("EVENTS_2013.csv")];
+        let mut v = vec![
+            mk("Events_2020.csv"),
+            mk("events_2004.csv"),
+            mk("events_2020.csv"),
+            mk("EVENTS_2013.csv"),
+        ];
         sort_by_name(&mut v);
         let names: Vec<&str> = v.iter().map(|f| f.display.as_str()).collect();
-        assert_eq!(names, ["events_2004.csv", "EVENTS_2013.csv", "Events_2020.csv", "events_2020.csv"]);
+        assert_eq!(
+            names,
+            [
+                "events_2004.csv",
+                "EVENTS_2013.csv",
+                "Events_2020.csv",
+                "events_2020.csv"
+            ]
+        );
     }
 }

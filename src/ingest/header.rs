@@ -151,9 +151,9 @@ pub fn map_header(kind: InputKind, cells: &[&str], file: &str) -> Result<ColumnM
     let mut idx = vec![None; defs.len()];
     for (i, cell) in cells.iter().enumerate() {
         let cell = trim(cell).to_lowercase();
-        let hit = defs.iter().position(|d| {
-            d.name == cell || d.aliases.iter().any(|a| a.to_lowercase() == cell)
-        });
+        let hit = defs
+            .iter()
+            .position(|d| d.name == cell || d.aliases.iter().any(|a| a.to_lowercase() == cell));
         if let Some(c) = hit {
             if idx[c].is_none() {
                 idx[c] = Some(i);
@@ -181,27 +181,65 @@ mod tests {
 
     #[test]
     fn matches_names_labels_codes_case_insensitively() {
-        let cells = ["\u{feff}流水号", " AAC001 ", "aab001", "险种", "AAE002", "aae003", "单位缴纳金额", "个人缴费", "备注"];
+        let cells = [
+            "\u{feff}流水号",
+            " AAC001 ",
+            "aab001",
+            "险种",
+            "AAE002",
+            "aae003",
+            "单位缴纳金额",
+            "个人缴费",
+            "备注",
+        ];
         let m = map_header(InputKind::Payments, &cells, "p.csv").unwrap();
         assert_eq!(m.idx[payments::ID], Some(0));
         assert_eq!(m.idx[payments::PERSON], Some(1));
         assert_eq!(m.idx[payments::EMPLOYER], Some(2));
-        assert_eq!(m.idx[payments::PERIOD], Some(5), "AAE002 is the posting period, not the period");
+        assert_eq!(
+            m.idx[payments::PERIOD],
+            Some(5),
+            "AAE002 is the posting period, not the period"
+        );
         assert_eq!(m.idx[payments::KIND], None);
         assert_eq!(m.width, 9);
     }
 
     #[test]
     fn first_cell_wins_and_missing_required_is_fatal() {
-        let m = map_header(InputKind::Employers, &["employer_id", "AAB001", "status"], "e.csv").unwrap();
+        let m = map_header(
+            InputKind::Employers,
+            &["employer_id", "AAB001", "status"],
+            "e.csv",
+        )
+        .unwrap();
         assert_eq!(m.idx[employers::ID], Some(0));
         let e = map_header(InputKind::Employers, &["employer_id", "name"], "e.csv").unwrap_err();
-        assert_eq!(e.to_string(), "e.csv: line 1: required column 'status' is missing from the header");
+        assert_eq!(
+            e.to_string(),
+            "e.csv: line 1: required column 'status' is missing from the header"
+        );
     }
 
     #[test]
     fn rates_take_canonical_names_only() {
-        assert!(map_header(InputKind::Rates, &["REGION", "insurance", "from", "employer_rate", "individual_rate"], "r.csv").is_ok());
-        assert!(map_header(InputKind::Rates, &["region", "险种", "from", "employer_rate", "individual_rate"], "r.csv").is_err());
+        assert!(map_header(
+            InputKind::Rates,
+            &[
+                "REGION",
+                "insurance",
+                "from",
+                "employer_rate",
+                "individual_rate"
+            ],
+            "r.csv"
+        )
+        .is_ok());
+        assert!(map_header(
+            InputKind::Rates,
+            &["region", "险种", "from", "employer_rate", "individual_rate"],
+            "r.csv"
+        )
+        .is_err());
     }
 }

@@ -226,7 +226,12 @@ where
 
 /// Reads every input of the run into `out`. On error, `out` keeps what
 /// was read so far (rejects and file figures for the diagnostics).
-pub fn ingest(cfg: &RunConfig, files: &[InputFile], progress: &Progress, out: &mut Ingested) -> Result<()> {
+pub fn ingest(
+    cfg: &RunConfig,
+    files: &[InputFile],
+    progress: &Progress,
+    out: &mut Ingested,
+) -> Result<()> {
     // Employers: keep every valid row until all files are read; the
     // registry rule needs them all.
     struct Cand {
@@ -246,50 +251,78 @@ pub fn ingest(cfg: &RunConfig, files: &[InputFile], progress: &Progress, out: &m
         let stat = match file.kind {
             InputKind::Employers => {
                 let stat_idx = out.inputs.len();
-                read_file(file, cfg, progress, &mut out.rejects, rows::parse_employer, |r, b, i| {
-                    cands.push(Cand {
-                        emp: r.employer,
-                        fp: r.fp,
-                        file: file.display.clone(),
-                        line: b.records[i].line,
-                        raw: b.raw_text(i),
-                        stat: stat_idx,
-                    });
-                    None
-                })?
+                read_file(
+                    file,
+                    cfg,
+                    progress,
+                    &mut out.rejects,
+                    rows::parse_employer,
+                    |r, b, i| {
+                        cands.push(Cand {
+                            emp: r.employer,
+                            fp: r.fp,
+                            file: file.display.clone(),
+                            line: b.records[i].line,
+                            raw: b.raw_text(i),
+                            stat: stat_idx,
+                        });
+                        None
+                    },
+                )?
             }
             InputKind::Rates => {
                 let rates = &mut out.rates;
-                read_file(file, cfg, progress, &mut out.rejects, rows::parse_rate, |r, _, _| {
-                    let fp = rows::rate_fingerprint(&r);
-                    let v = rate_dedup.check(None, fp);
-                    if v.is_none() {
-                        rates.push(r);
-                    }
-                    v
-                })?
+                read_file(
+                    file,
+                    cfg,
+                    progress,
+                    &mut out.rejects,
+                    rows::parse_rate,
+                    |r, _, _| {
+                        let fp = rows::rate_fingerprint(&r);
+                        let v = rate_dedup.check(None, fp);
+                        if v.is_none() {
+                            rates.push(r);
+                        }
+                        v
+                    },
+                )?
             }
             InputKind::Events => {
                 let events = &mut out.events;
-                read_file(file, cfg, progress, &mut out.rejects, rows::parse_event, |r, _, _| {
-                    let v = event_dedup.check(r.id.as_deref(), r.fp);
-                    if v.is_none() {
-                        let mut e = r.event;
-                        e.seq = events.len() as u64;
-                        events.push(e);
-                    }
-                    v
-                })?
+                read_file(
+                    file,
+                    cfg,
+                    progress,
+                    &mut out.rejects,
+                    rows::parse_event,
+                    |r, _, _| {
+                        let v = event_dedup.check(r.id.as_deref(), r.fp);
+                        if v.is_none() {
+                            let mut e = r.event;
+                            e.seq = events.len() as u64;
+                            events.push(e);
+                        }
+                        v
+                    },
+                )?
             }
             InputKind::Payments => {
                 let payments = &mut out.payments;
-                read_file(file, cfg, progress, &mut out.rejects, rows::parse_payment, |r, _, _| {
-                    let v = pay_dedup.check(r.id.as_deref(), r.fp);
-                    if v.is_none() {
-                        payments.push(r.payment);
-                    }
-                    v
-                })?
+                read_file(
+                    file,
+                    cfg,
+                    progress,
+                    &mut out.rejects,
+                    rows::parse_payment,
+                    |r, _, _| {
+                        let v = pay_dedup.check(r.id.as_deref(), r.fp);
+                        if v.is_none() {
+                            payments.push(r.payment);
+                        }
+                        v
+                    },
+                )?
             }
         };
         out.inputs.push(stat);
@@ -330,7 +363,10 @@ pub fn ingest(cfg: &RunConfig, files: &[InputFile], progress: &Progress, out: &m
 pub fn sort_for_output(out: &mut Ingested) {
     out.rejects
         .sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)));
-    out.inputs
-        .sort_by(|a, b| a.kind.name().cmp(b.kind.name()).then_with(|| a.path.cmp(&b.path)));
+    out.inputs.sort_by(|a, b| {
+        a.kind
+            .name()
+            .cmp(b.kind.name())
+            .then_with(|| a.path.cmp(&b.path))
+    });
 }
-

@@ -182,7 +182,12 @@ impl<R: Read> Source<R> {
 /// reference behaviour for legacy files) also accepts: BMP ranges below
 /// linear index 39420, or supplementary planes.
 fn four_byte_in_range(c: u8, c2: u8, c3: u8, c4: u8) -> bool {
-    let (c, c2, c3, c4) = (u32::from(c - 0x81), u32::from(c2 - 0x30), u32::from(c3 - 0x81), u32::from(c4 - 0x30));
+    let (c, c2, c3, c4) = (
+        u32::from(c - 0x81),
+        u32::from(c2 - 0x30),
+        u32::from(c3 - 0x81),
+        u32::from(c4 - 0x30),
+    );
     if c < 4 {
         (c * 10 + c2) * 1260 + c3 * 10 + c4 < 39420
     } else if c >= 15 {
@@ -234,7 +239,9 @@ fn decode_gb18030(input: &[u8], last: bool, out: &mut Vec<u8>) -> usize {
                 && (0x30..=0x39).contains(&c4)
                 && four_byte_in_range(c, c2, c3, c4)
             {
-                if let Some(s) = gb.decode_without_bom_handling_and_without_replacement(&input[i..i + 4]) {
+                if let Some(s) =
+                    gb.decode_without_bom_handling_and_without_replacement(&input[i..i + 4])
+                {
                     out.extend_from_slice(s.as_bytes());
                     i += 4;
                     continue;
@@ -245,7 +252,9 @@ fn decode_gb18030(input: &[u8], last: bool, out: &mut Vec<u8>) -> usize {
             continue;
         }
         if (0x81..=0xFE).contains(&c) && c2 >= 0x40 && c2 != 0x7F && c2 != 0xFF {
-            if let Some(s) = gb.decode_without_bom_handling_and_without_replacement(&input[i..i + 2]) {
+            if let Some(s) =
+                gb.decode_without_bom_handling_and_without_replacement(&input[i..i + 2])
+            {
                 out.extend_from_slice(s.as_bytes());
                 i += 2;
                 continue;
@@ -336,9 +345,7 @@ impl RecordReader<File> {
 
 impl<R: Read> RecordReader<R> {
     pub fn new(inner: R, encoding: Encoding, delimiter: u8) -> Self {
-        let csv = csv_core::ReaderBuilder::new()
-            .delimiter(delimiter)
-            .build();
+        let csv = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
         RecordReader {
             src: Source::new(inner, encoding),
             csv,
@@ -401,7 +408,11 @@ impl<R: Read> RecordReader<R> {
                 }
                 continue;
             }
-            let input: &[u8] = if self.eof_sent { &[] } else { &self.text[self.pos..] };
+            let input: &[u8] = if self.eof_sent {
+                &[]
+            } else {
+                &self.text[self.pos..]
+            };
             let (res, nin, nout, nend) = self.csv.read_record(
                 input,
                 &mut b.data[data_start + data_len..],
@@ -475,7 +486,8 @@ mod tests {
                 out.push((
                     b.records[i].line,
                     b.raw_text(i),
-                    b.fields(i).map(|f| f.iter().map(|s| s.to_string()).collect()),
+                    b.fields(i)
+                        .map(|f| f.iter().map(|s| s.to_string()).collect()),
                 ));
             }
         }

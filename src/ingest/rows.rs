@@ -9,10 +9,10 @@
 
 use super::header::{employers as ec, events as vc, payments as pc, rates as rc, ColumnMap};
 use super::Reason;
-use crate::model::{Action, Employer, Event, Payment, PayKind, Period, RateRow};
+use crate::model::{Action, Employer, Event, PayKind, Payment, Period, RateRow};
 use crate::parse::{
-    parse_action, parse_date, parse_insurance, parse_kind, parse_money, parse_period,
-    parse_status, parse_yes_no,
+    parse_action, parse_date, parse_insurance, parse_kind, parse_money, parse_period, parse_status,
+    parse_yes_no,
 };
 use rust_decimal::Decimal;
 use std::hash::{Hash, Hasher};
@@ -315,7 +315,8 @@ mod tests {
         map_header(kind, &cells, "t.csv").unwrap()
     }
 
-    const EV: &str = "event_id,person_id,id_number,name,employer_id,insurance,action,period,base,reason";
+    const EV: &str =
+        "event_id,person_id,id_number,name,employer_id,insurance,action,period,base,reason";
     const PY: &str = "payment_id,person_id,employer_id,insurance,period,base,employer_amount,individual_amount,paid_on,kind";
 
     fn ev(line: &str) -> Result<EventRow, Reason> {
@@ -329,14 +330,36 @@ mod tests {
 
     #[test]
     fn event_check_order() {
-        assert_eq!(ev("e,,,,E,bogus,bogus,bad,x,").unwrap_err(), Reason::MissingField);
-        assert_eq!(ev("e,p,,,E,bogus,bogus,bad,x,").unwrap_err(), Reason::UnknownInsurance);
-        assert_eq!(ev("e,p,,,E,pension,bogus,bad,x,").unwrap_err(), Reason::UnknownAction);
-        assert_eq!(ev("e,p,,,E,pension,increase,bad,x,").unwrap_err(), Reason::BadPeriod);
-        assert_eq!(ev("e,p,,,E,pension,increase,2023-01,x,").unwrap_err(), Reason::BadAmount);
-        assert_eq!(ev("e,p,,,E,pension,adjust,2023-01,,").unwrap_err(), Reason::MissingField);
+        assert_eq!(
+            ev("e,,,,E,bogus,bogus,bad,x,").unwrap_err(),
+            Reason::MissingField
+        );
+        assert_eq!(
+            ev("e,p,,,E,bogus,bogus,bad,x,").unwrap_err(),
+            Reason::UnknownInsurance
+        );
+        assert_eq!(
+            ev("e,p,,,E,pension,bogus,bad,x,").unwrap_err(),
+            Reason::UnknownAction
+        );
+        assert_eq!(
+            ev("e,p,,,E,pension,increase,bad,x,").unwrap_err(),
+            Reason::BadPeriod
+        );
+        assert_eq!(
+            ev("e,p,,,E,pension,increase,2023-01,x,").unwrap_err(),
+            Reason::BadAmount
+        );
+        assert_eq!(
+            ev("e,p,,,E,pension,adjust,2023-01,,").unwrap_err(),
+            Reason::MissingField
+        );
         assert!(ev("e,p,,,E,pension,decrease,2023-01,garbage,").is_ok());
-        assert!(ev("e,p,,,,pension,increase,2023-01,5000,").unwrap().event.employer_id.is_none());
+        assert!(ev("e,p,,,,pension,increase,2023-01,5000,")
+            .unwrap()
+            .event
+            .employer_id
+            .is_none());
     }
 
     #[test]
@@ -350,11 +373,26 @@ mod tests {
 
     #[test]
     fn payment_checks_and_refund_sign() {
-        assert_eq!(py("x,p,E,pension,2023-01,,1,,,").unwrap_err(), Reason::MissingField);
-        assert_eq!(py("x,p,E,999,2023-01,,1,1,,").unwrap_err(), Reason::UnknownInsurance);
-        assert_eq!(py("x,p,E,pension,2023-13,,1,1,,").unwrap_err(), Reason::BadPeriod);
-        assert_eq!(py("x,p,E,pension,2023-12,,1..0,1,,").unwrap_err(), Reason::BadAmount);
-        assert_eq!(py("x,p,E,pension,2023-12,,1,1,,99").unwrap_err(), Reason::UnknownKind);
+        assert_eq!(
+            py("x,p,E,pension,2023-01,,1,,,").unwrap_err(),
+            Reason::MissingField
+        );
+        assert_eq!(
+            py("x,p,E,999,2023-01,,1,1,,").unwrap_err(),
+            Reason::UnknownInsurance
+        );
+        assert_eq!(
+            py("x,p,E,pension,2023-13,,1,1,,").unwrap_err(),
+            Reason::BadPeriod
+        );
+        assert_eq!(
+            py("x,p,E,pension,2023-12,,1..0,1,,").unwrap_err(),
+            Reason::BadAmount
+        );
+        assert_eq!(
+            py("x,p,E,pension,2023-12,,1,1,,99").unwrap_err(),
+            Reason::UnknownKind
+        );
         assert!(py("x,p,E,pension,2023-12,junk,1,1,junk,").is_ok());
         let r = py("x,p,E,pension,2023-12,,-10,5,,refund").unwrap();
         assert_eq!(r.payment.employer_amount, Decimal::from(-10));
@@ -365,15 +403,27 @@ mod tests {
 
     #[test]
     fn employer_checks() {
-        let m = map(InputKind::Employers, "employer_id,name,credit_code,status,status_date,region,archive_transferred");
+        let m = map(
+            InputKind::Employers,
+            "employer_id,name,credit_code,status,status_date,region,archive_transferred",
+        );
         let e = |l: &str| {
             let f: Vec<&str> = l.split(',').collect();
             parse_employer(&f, &m)
         };
-        assert_eq!(e("E,n,,closed,bad,,maybe").unwrap_err(), Reason::UnknownStatus);
-        assert_eq!(e("E,n,,破产,2023-02-30,,maybe").unwrap_err(), Reason::BadDate);
+        assert_eq!(
+            e("E,n,,closed,bad,,maybe").unwrap_err(),
+            Reason::UnknownStatus
+        );
+        assert_eq!(
+            e("E,n,,破产,2023-02-30,,maybe").unwrap_err(),
+            Reason::BadDate
+        );
         assert_eq!(e("E,n,,破产,,,maybe").unwrap_err(), Reason::MissingField);
-        assert_eq!(e("E,n,,破产,2023-02-01,,maybe").unwrap_err(), Reason::UnknownCode);
+        assert_eq!(
+            e("E,n,,破产,2023-02-01,,maybe").unwrap_err(),
+            Reason::UnknownCode
+        );
         assert!(e("E,n,,active,2023-02-01,,否").is_ok());
         assert_eq!(e("E,n,,active,2023-02-31,,").unwrap_err(), Reason::BadDate);
     }

@@ -119,7 +119,10 @@ mod tests {
 
     #[test]
     fn minimal_quoting() {
-        assert_eq!(line(&["a", "", "b,c", "q\"q", "x\ny", " s "]), "a,,\"b,c\",\"q\"\"q\",\"x\ny\", s \n");
+        assert_eq!(
+            line(&["a", "", "b,c", "q\"q", "x\ny", " s "]),
+            "a,,\"b,c\",\"q\"\"q\",\"x\ny\", s \n"
+        );
         assert_eq!(line(&[""]), "\n");
     }
 }

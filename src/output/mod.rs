@@ -20,24 +20,64 @@ use csvw::{money, opt_money, CsvOut};
 use std::path::Path;
 
 pub const LEDGER_HEADER: [&str; 10] = [
-    "person_id", "insurance", "period", "employer_id", "status", "base", "due_employer",
-    "due_individual", "paid_employer", "paid_individual",
+    "person_id",
+    "insurance",
+    "period",
+    "employer_id",
+    "status",
+    "base",
+    "due_employer",
+    "due_individual",
+    "paid_employer",
+    "paid_individual",
 ];
 pub const PERSONS_HEADER: [&str; 11] = [
-    "person_id", "insurance", "first_period", "last_period", "months_covered", "months_paid",
-    "months_short", "months_gap", "months_overlap", "pooled_total", "state",
+    "person_id",
+    "insurance",
+    "first_period",
+    "last_period",
+    "months_covered",
+    "months_paid",
+    "months_short",
+    "months_gap",
+    "months_overlap",
+    "pooled_total",
+    "state",
 ];
 pub const EXCEPTIONS_HEADER: [&str; 10] = [
-    "kind", "severity", "person_id", "employer_id", "insurance", "from_period", "to_period",
-    "months", "amount", "detail",
+    "kind",
+    "severity",
+    "person_id",
+    "employer_id",
+    "insurance",
+    "from_period",
+    "to_period",
+    "months",
+    "amount",
+    "detail",
 ];
 pub const MAKEUP_HEADER: [&str; 13] = [
-    "person_id", "employer_id", "insurance", "employer_status", "closed_on", "first_period",
-    "last_period", "months", "principal_employer", "principal_individual", "late_fee", "total",
+    "person_id",
+    "employer_id",
+    "insurance",
+    "employer_status",
+    "closed_on",
+    "first_period",
+    "last_period",
+    "months",
+    "principal_employer",
+    "principal_individual",
+    "late_fee",
+    "total",
     "archive_transferred",
 ];
 pub const POOLING_HEADER: [&str; 7] = [
-    "person_id", "insurance", "period", "employer_id", "base", "pooled_employer",
+    "person_id",
+    "insurance",
+    "period",
+    "employer_id",
+    "base",
+    "pooled_employer",
     "pooled_individual",
 ];
 pub const REJECTS_HEADER: [&str; 4] = ["file", "line", "reason", "raw"];
@@ -64,7 +104,9 @@ fn finding_fields(f: &Finding) -> [String; 10] {
         f.kind.severity().to_string(),
         f.person_id.clone().unwrap_or_default(),
         f.employer_id.clone().unwrap_or_default(),
-        f.insurance.map(|i| i.name().to_string()).unwrap_or_default(),
+        f.insurance
+            .map(|i| i.name().to_string())
+            .unwrap_or_default(),
         f.from.map(|p| p.to_string()).unwrap_or_default(),
         f.to.map(|p| p.to_string()).unwrap_or_default(),
         f.months.map(|m| m.to_string()).unwrap_or_default(),
@@ -223,7 +265,12 @@ impl Writer {
 pub fn write_rejects(dir: &Path, rejects: &[Reject]) -> Result<()> {
     let mut out = CsvOut::create(&dir.join("rejects.csv"), &REJECTS_HEADER)?;
     for r in rejects {
-        out.row(&[r.file.as_str(), &r.line.to_string(), r.reason.name(), &r.raw])?;
+        out.row(&[
+            r.file.as_str(),
+            &r.line.to_string(),
+            r.reason.name(),
+            &r.raw,
+        ])?;
     }
     out.finish()
 }

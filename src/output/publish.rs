@@ -84,9 +84,14 @@ impl Staging {
     /// Creates the staging folder beside `out_dir` (creating the parent).
     pub fn begin(out_dir: &Path) -> Result<Self> {
         let parent = parent_of(out_dir);
-        fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, "cannot create output parent folder", e))?;
+        fs::create_dir_all(&parent)
+            .map_err(|e| Error::io(&parent, "cannot create output parent folder", e))?;
         clean_leftovers(out_dir)?;
-        let dir = parent.join(format!(".{}.staging-{}", name_of(out_dir), std::process::id()));
+        let dir = parent.join(format!(
+            ".{}.staging-{}",
+            name_of(out_dir),
+            std::process::id()
+        ));
         if dir.exists() {
             let _ = fs::remove_dir_all(&dir);
         }
@@ -105,10 +110,15 @@ impl Staging {
             .map_err(|e| Error::io(&ok, "cannot write", e))?;
         sync_dir(&self.dir);
         let parent = parent_of(&self.out_dir);
-        let old = parent.join(format!(".{}.old-{}", name_of(&self.out_dir), std::process::id()));
+        let old = parent.join(format!(
+            ".{}.old-{}",
+            name_of(&self.out_dir),
+            std::process::id()
+        ));
         let had_old = self.out_dir.exists();
         if had_old {
-            fs::rename(&self.out_dir, &old).map_err(|e| Error::io(&self.out_dir, "cannot move previous outputs aside", e))?;
+            fs::rename(&self.out_dir, &old)
+                .map_err(|e| Error::io(&self.out_dir, "cannot move previous outputs aside", e))?;
         }
         if let Err(e) = fs::rename(&self.dir, &self.out_dir) {
             if had_old {
@@ -132,7 +142,8 @@ impl Staging {
 /// Publishes a failed run's diagnostics to `OUT_DIR/failed/`, atomically,
 /// leaving every other file in OUT_DIR untouched.
 pub fn publish_failed(out_dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
-    fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, "cannot create output folder", e))?;
+    fs::create_dir_all(out_dir)
+        .map_err(|e| Error::io(out_dir, "cannot create output folder", e))?;
     let stage = out_dir.join(format!(".failed.staging-{}", std::process::id()));
     let _ = fs::remove_dir_all(&stage);
     fs::create_dir(&stage).map_err(|e| Error::io(&stage, "cannot create", e))?;

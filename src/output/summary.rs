@@ -35,8 +35,14 @@ pub struct SummaryInput<'a> {
 
 /// The control totals: (rows balanced, money balanced, pooled + suspense +
 /// deferred).
-pub fn control(inputs: &[InputStat], counts: &Counts, t: &Totals) -> (bool, bool, rust_decimal::Decimal) {
-    let rows = inputs.iter().all(|i| i.rows_read == i.accepted + i.rejected);
+pub fn control(
+    inputs: &[InputStat],
+    counts: &Counts,
+    t: &Totals,
+) -> (bool, bool, rust_decimal::Decimal) {
+    let rows = inputs
+        .iter()
+        .all(|i| i.rows_read == i.accepted + i.rejected);
     let rhs = t.pooled_employer + t.pooled_individual + t.suspense() + t.deferred;
     (rows, rhs == counts.payments_accepted_net, rhs)
 }
@@ -87,7 +93,10 @@ pub fn build(s: &SummaryInput<'_>) -> Value {
     if let Some(r) = &s.reason {
         o.insert("reason".into(), r.clone().into());
     }
-    o.insert("as_of".into(), cfg.as_of.format("%Y-%m-%d").to_string().into());
+    o.insert(
+        "as_of".into(),
+        cfg.as_of.format("%Y-%m-%d").to_string().into(),
+    );
     o.insert("through".into(), cfg.through.to_string().into());
     o.insert(
         "options".into(),

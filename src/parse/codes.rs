@@ -87,7 +87,14 @@ mod tests {
 
     #[test]
     fn insurance_by_name_label_and_code() {
-        for s in ["pension", "PENSION", "Pension", "110", "养老", "企业职工基本养老保险"] {
+        for s in [
+            "pension",
+            "PENSION",
+            "Pension",
+            "110",
+            "养老",
+            "企业职工基本养老保险",
+        ] {
             assert_eq!(parse_insurance(s), Some(Insurance::Pension), "{s}");
         }
         for s in ["medical", "310", "医疗", "基本医疗保险"] {

@@ -29,8 +29,11 @@ fn check_char(first17: &[u8]) -> u8 {
 
 fn real_date(digits: &[u8]) -> bool {
     let s = std::str::from_utf8(digits).unwrap_or("");
-    let (Ok(y), Ok(m), Ok(d)) = (s[..4].parse::<i32>(), s[4..6].parse::<u32>(), s[6..8].parse::<u32>())
-    else {
+    let (Ok(y), Ok(m), Ok(d)) = (
+        s[..4].parse::<i32>(),
+        s[4..6].parse::<u32>(),
+        s[6..8].parse::<u32>(),
+    ) else {
         return false;
     };
     NaiveDate::from_ymd_opt(y, m, d).is_some()
@@ -74,7 +77,9 @@ pub fn normalize_id_number(raw: &str) -> IdCheck {
 }
 
 const CC_CHARS: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-const CC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const CC_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 
 /// Whether an 18-character credit code (already trimmed and upper-cased)
 /// carries the right GB 32100 check character. Codes of other lengths are
@@ -105,7 +110,10 @@ mod tests {
         // Check characters computed by hand with the MOD 11-2 weights.
         assert!(normalize_id_number("11010519491231002X").valid);
         assert!(normalize_id_number("11010519491231002x").valid);
-        assert_eq!(normalize_id_number("11010519491231002x").normalized, "11010519491231002X");
+        assert_eq!(
+            normalize_id_number("11010519491231002x").normalized,
+            "11010519491231002X"
+        );
         assert!(normalize_id_number("350102199907097146").valid);
     }
 

@@ -84,11 +84,24 @@ pub fn reconcile_person(ctx: &Context<'_>, rows: &PersonRows<'_>) -> PersonOutpu
         person_id: rows.person_id.to_string(),
         ..Default::default()
     };
-    out.findings
-        .extend(identity::person_findings(ctx.identities, rows.person_id, &rows.events));
+    out.findings.extend(identity::person_findings(
+        ctx.identities,
+        rows.person_id,
+        &rows.events,
+    ));
     for ins in Insurance::ALL {
-        let evs: Vec<&Event> = rows.events.iter().copied().filter(|e| e.insurance == ins).collect();
-        let pays: Vec<&Payment> = rows.payments.iter().copied().filter(|p| p.insurance == ins).collect();
+        let evs: Vec<&Event> = rows
+            .events
+            .iter()
+            .copied()
+            .filter(|e| e.insurance == ins)
+            .collect();
+        let pays: Vec<&Payment> = rows
+            .payments
+            .iter()
+            .copied()
+            .filter(|p| p.insurance == ins)
+            .collect();
         if evs.is_empty() && pays.is_empty() {
             continue;
         }
@@ -100,8 +113,11 @@ pub fn reconcile_person(ctx: &Context<'_>, rows: &PersonRows<'_>) -> PersonOutpu
         out.totals.add(&r.totals);
     }
     out.findings.sort_by(|a, b| a.sort_key_cmp(b));
-    out.makeup
-        .sort_by(|a, b| a.insurance.cmp(&b.insurance).then_with(|| a.employer_id.cmp(&b.employer_id)));
+    out.makeup.sort_by(|a, b| {
+        a.insurance
+            .cmp(&b.insurance)
+            .then_with(|| a.employer_id.cmp(&b.employer_id))
+    });
     out
 }
 

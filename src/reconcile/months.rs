@@ -56,8 +56,13 @@ pub fn reconcile(
             "{} event in {} {}{}",
             ef.kind.name(),
             ef.period,
-            ef.employer.as_deref().map_or_else(|| "for an individual enrolment".to_string(), |e| format!("at employer {e}")),
-            ef.reason.as_deref().map_or_else(|| ".".to_string(), |r| format!(" (reason: {r}).")),
+            ef.employer.as_deref().map_or_else(
+                || "for an individual enrolment".to_string(),
+                |e| format!("at employer {e}")
+            ),
+            ef.reason
+                .as_deref()
+                .map_or_else(|| ".".to_string(), |r| format!(" (reason: {r}).")),
         );
         out.findings.push(Finding {
             kind: ef.kind,
@@ -73,7 +78,12 @@ pub fn reconcile(
     }
     let covs: Vec<Coverage> = spells
         .iter()
-        .map(|s| s.coverage(horizon, s.employer.as_deref().and_then(|e| ctx.closed_on(e))))
+        .map(|s| {
+            s.coverage(
+                horizon,
+                s.employer.as_deref().and_then(|e| ctx.closed_on(e)),
+            )
+        })
         .collect();
     for (s, c) in spells.iter().zip(&covs) {
         if let Some((from, to)) = c.stranded {
@@ -111,7 +121,11 @@ pub fn reconcile(
         }
     }
     let first_cov = covs.iter().filter(|c| c.to > c.from).map(|c| c.from).min();
-    let last_cov = covs.iter().filter(|c| c.to > c.from).map(|c| c.to.prev()).max();
+    let last_cov = covs
+        .iter()
+        .filter(|c| c.to > c.from)
+        .map(|c| c.to.prev())
+        .max();
     let mut months: Vec<Period> = pays.keys().copied().collect();
     if let (Some(a), Some(b)) = (first_cov, last_cov) {
         months.extend((a.0..=b.0).map(Period));
@@ -129,7 +143,13 @@ pub fn reconcile(
         if covering.is_empty() {
             let row = if let Some(p) = pay {
                 let payer = p.payers.iter().flatten().min().cloned();
-                runs.mark(FindingKind::UnmatchedPayment, payer.as_deref(), m, paid_e + paid_i, None);
+                runs.mark(
+                    FindingKind::UnmatchedPayment,
+                    payer.as_deref(),
+                    m,
+                    paid_e + paid_i,
+                    None,
+                );
                 LedgerRow {
                     insurance,
                     period: m,
@@ -171,8 +191,12 @@ pub fn reconcile(
                     continue;
                 }
                 match (&spells[o].employer, emp) {
-                    (Some(other), Some(_)) => runs.mark(FindingKind::OverlappingEnrolment, emp, m, zero, Some(other)),
-                    (None, _) | (_, None) => runs.mark(FindingKind::IndividualEnrolmentBlocked, emp, m, zero, None),
+                    (Some(other), Some(_)) => {
+                        runs.mark(FindingKind::OverlappingEnrolment, emp, m, zero, Some(other))
+                    }
+                    (None, _) | (_, None) => {
+                        runs.mark(FindingKind::IndividualEnrolmentBlocked, emp, m, zero, None)
+                    }
                 }
             }
         }
@@ -260,8 +284,12 @@ pub fn reconcile(
     }
     out.findings.extend(runs.finish());
     for (e, c) in cases {
-        let Some(emp) = ctx.employers.get(&e) else { continue };
-        let Some(closed_on) = emp.closed_on() else { continue };
+        let Some(emp) = ctx.employers.get(&e) else {
+            continue;
+        };
+        let Some(closed_on) = emp.closed_on() else {
+            continue;
+        };
         let case = MakeupCase {
             person_id: person.to_string(),
             employer_id: e.clone(),
@@ -308,7 +336,8 @@ pub fn reconcile(
         out.makeup.push(case);
     }
     if let (Some(first), Some(last)) = (out.ledger.first(), out.ledger.last()) {
-        let count = |f: &dyn Fn(Status) -> bool| out.ledger.iter().filter(|r| f(r.status)).count() as u32;
+        let count =
+            |f: &dyn Fn(Status) -> bool| out.ledger.iter().filter(|r| f(r.status)).count() as u32;
         let pooled_total = out
             .ledger
             .iter()

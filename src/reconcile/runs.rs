@@ -119,10 +119,10 @@ fn detail(r: &Run) -> String {
     } else {
         format!("{}..{} ({} months)", r.from, r.to, r.months)
     };
-    let at = r
-        .employer
-        .as_deref()
-        .map_or_else(|| "as an individual".to_string(), |e| format!("at employer {e}"));
+    let at = r.employer.as_deref().map_or_else(
+        || "as an individual".to_string(),
+        |e| format!("at employer {e}"),
+    );
     let others: Vec<&str> = r.others.iter().map(String::as_str).collect();
     match r.kind {
         FindingKind::ContributionGap => format!("No enrolment and no payment in {span} between covered months (断缴)."),

@@ -116,7 +116,9 @@ pub fn build(events: &[&Event]) -> (Vec<Spell>, Vec<EventFinding>) {
                 }
             }
             Action::Adjust => match pos {
-                Some(p) => spells[open[p].1].bases.push((e.period, e.base.unwrap_or_default())),
+                Some(p) => spells[open[p].1]
+                    .bases
+                    .push((e.period, e.base.unwrap_or_default())),
                 None => findings.push(finding(FindingKind::OrphanAdjust, e)),
             },
             Action::Decrease => match pos {
@@ -192,7 +194,14 @@ mod tests {
         ]);
         assert_eq!(s.len(), 1);
         let kinds: Vec<FindingKind> = f.iter().map(|x| x.kind).collect();
-        assert_eq!(kinds, [FindingKind::OrphanDecrease, FindingKind::OrphanAdjust, FindingKind::DuplicateIncrease]);
+        assert_eq!(
+            kinds,
+            [
+                FindingKind::OrphanDecrease,
+                FindingKind::OrphanAdjust,
+                FindingKind::DuplicateIncrease
+            ]
+        );
     }
 
     #[test]
@@ -207,21 +216,41 @@ mod tests {
 
     #[test]
     fn closure_truncates_and_strands() {
-        let sp = Spell { employer: Some("E".into()), start: Period::from_ym(2023, 1), end: None, bases: vec![] };
+        let sp = Spell {
+            employer: Some("E".into()),
+            start: Period::from_ym(2023, 1),
+            end: None,
+            bases: vec![],
+        };
         let d = NaiveDate::from_ymd_opt(2023, 5, 16);
         let c = sp.coverage(Period::from_ym(2023, 10), d);
         assert_eq!(c.to, Period::from_ym(2023, 6));
-        assert_eq!(c.stranded, Some((Period::from_ym(2023, 6), Period::from_ym(2023, 10))));
+        assert_eq!(
+            c.stranded,
+            Some((Period::from_ym(2023, 6), Period::from_ym(2023, 10)))
+        );
         // Decrease filed the month after closure: not stranded.
-        let sp2 = Spell { end: Some(Period::from_ym(2023, 6)), ..sp.clone() };
+        let sp2 = Spell {
+            end: Some(Period::from_ym(2023, 6)),
+            ..sp.clone()
+        };
         assert_eq!(sp2.coverage(Period::from_ym(2023, 10), d).stranded, None);
         // Opened after closure: covers nothing, stranded from its start.
-        let sp3 = Spell { start: Period::from_ym(2023, 8), ..sp.clone() };
+        let sp3 = Spell {
+            start: Period::from_ym(2023, 8),
+            ..sp.clone()
+        };
         let c3 = sp3.coverage(Period::from_ym(2023, 10), d);
         assert!(c3.to <= c3.from);
-        assert_eq!(c3.stranded, Some((Period::from_ym(2023, 8), Period::from_ym(2023, 10))));
+        assert_eq!(
+            c3.stranded,
+            Some((Period::from_ym(2023, 8), Period::from_ym(2023, 10)))
+        );
         // Opened after the horizon: not reported.
-        let sp4 = Spell { start: Period::from_ym(2024, 1), ..sp };
+        let sp4 = Spell {
+            start: Period::from_ym(2024, 1),
+            ..sp
+        };
         assert_eq!(sp4.coverage(Period::from_ym(2023, 10), d).stranded, None);
     }
 }

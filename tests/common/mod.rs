@@ -50,7 +50,17 @@ impl Workdir {
 
     /// `run in --out out` with the fixed dates used by the tests.
     pub fn run(&self, extra: &[&str]) -> assert_cmd::assert::Assert {
-        let mut args = vec!["run", "in", "--out", "out", "--as-of", "2023-11-20", "--through", "2023-10", "--quiet"];
+        let mut args = vec![
+            "run",
+            "in",
+            "--out",
+            "out",
+            "--as-of",
+            "2023-11-20",
+            "--through",
+            "2023-10",
+            "--quiet",
+        ];
         args.extend_from_slice(extra);
         self.cmd(&args).assert()
     }
@@ -61,7 +71,9 @@ impl Workdir {
 
     /// Rows of an output CSV (header dropped), as vectors of fields.
     pub fn rows(&self, rel: &str) -> Vec<Vec<String>> {
-        let mut r = csv::ReaderBuilder::new().from_path(self.path(rel)).expect("open csv");
+        let mut r = csv::ReaderBuilder::new()
+            .from_path(self.path(rel))
+            .expect("open csv");
         r.records()
             .map(|x| x.expect("record").iter().map(str::to_string).collect())
             .collect()
@@ -82,7 +94,13 @@ pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
                 if p.is_dir() {
                     walk(base, &p, out);
                 } else if let Ok(b) = std::fs::read(&p) {
-                    out.insert(p.strip_prefix(base).unwrap_or(&p).to_string_lossy().into_owned(), b);
+                    out.insert(
+                        p.strip_prefix(base)
+                            .unwrap_or(&p)
+                            .to_string_lossy()
+                            .into_owned(),
+                        b,
+                    );
                 }
             }
         }
