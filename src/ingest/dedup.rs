@@ -12,7 +12,7 @@
 use super::rows::Fingerprint;
 use super::Reason;
 use chrono::NaiveDate;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// The dedup state of one kind (events or payments or rates).
 #[derive(Default)]
@@ -56,12 +56,12 @@ pub struct EmployerCandidate<'a> {
 /// the standing row of its id).
 pub fn employer_verdicts(rows: &[EmployerCandidate<'_>]) -> Vec<Option<Reason>> {
     let mut verdict: Vec<Option<Reason>> = vec![None; rows.len()];
-    let mut groups: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut groups: HashMap<&str, Vec<usize>> = HashMap::default();
     for (i, r) in rows.iter().enumerate() {
         groups.entry(r.id).or_default().push(i);
     }
     for idxs in groups.values() {
-        let mut seen: HashSet<Fingerprint> = HashSet::new();
+        let mut seen: HashSet<Fingerprint> = HashSet::default();
         let mut distinct: Vec<usize> = Vec::new();
         for &i in idxs {
             if seen.insert(rows[i].fp) {

@@ -283,8 +283,12 @@ pub struct RecordMeta {
 pub struct Batch {
     pub records: Vec<RecordMeta>,
     raw: Vec<u8>,
+    /// Unquoted field bytes; only `..data_used` is meaningful (the rest is
+    /// spare room, grown by doubling).
     data: Vec<u8>,
+    data_used: usize,
     ends: Vec<usize>,
+    ends_used: usize,
 }
 
 impl Batch {
@@ -384,17 +388,19 @@ impl<R: Read> RecordReader<R> {
         if self.done {
             return Ok(false);
         }
-        let data_start = b.data.len();
-        let ends_start = b.ends.len();
+        let data_start = b.data_used;
+        let ends_start = b.ends_used;
         let mut data_len = 0usize;
         let mut nends = 0usize;
         let mut rec_start = self.pos;
         loop {
             if b.data.len() < data_start + data_len + 1024 {
-                b.data.resize(data_start + data_len + 64 * 1024, 0);
+                let n = (b.data.len() * 2).max(data_start + data_len + 64 * 1024);
+                b.data.resize(n, 0);
             }
             if b.ends.len() < ends_start + nends + 64 {
-                b.ends.resize(ends_start + nends + 256, 0);
+                let n = (b.ends.len() * 2).max(ends_start + nends + 256);
+                b.ends.resize(n, 0);
             }
             if !self.eof_sent && self.pos == self.text.len() {
                 // Empty input means end of file to csv_core: fetch more first.
@@ -428,14 +434,12 @@ impl<R: Read> RecordReader<R> {
                 R::Record => break,
                 R::End => {
                     self.done = true;
-                    b.data.truncate(data_start);
-                    b.ends.truncate(ends_start);
                     return Ok(false);
                 }
             }
         }
-        b.data.truncate(data_start + data_len);
-        b.ends.truncate(ends_start + nends);
+        b.data_used = data_start + data_len;
+        b.ends_used = ends_start + nends;
         // Raw span: skip leading line ends (blank lines, the LF of a CRLF),
         // drop the trailing line end.
         let span = &self.text[rec_start..self.pos];

@@ -15,24 +15,22 @@ use crate::parse::{
     parse_yes_no,
 };
 use rust_decimal::Decimal;
-use std::hash::{Hash, Hasher};
+use std::hash::Hash;
 
 /// A 128-bit digest of a row's parsed content.
 pub type Fingerprint = u128;
 
-/// Builds a [`Fingerprint`] from typed values, column by column.
-struct Fp(std::hash::DefaultHasher, std::hash::DefaultHasher);
+/// Builds a [`Fingerprint`] (XXH3-128) from typed values, column by
+/// column; each value is tagged so that adjacent columns cannot run
+/// together.
+struct Fp(xxhash_rust::xxh3::Xxh3);
 
 impl Fp {
     fn new() -> Self {
-        let a = std::hash::DefaultHasher::new();
-        let mut b = std::hash::DefaultHasher::new();
-        0xC0FF_EE00_u32.hash(&mut b);
-        Fp(a, b)
+        Fp(xxhash_rust::xxh3::Xxh3::new())
     }
     fn put<T: Hash + ?Sized>(&mut self, v: &T) {
         v.hash(&mut self.0);
-        v.hash(&mut self.1);
     }
     fn text(&mut self, s: &str) {
         self.put(&0u8);
@@ -67,7 +65,7 @@ impl Fp {
         }
     }
     fn finish(self) -> Fingerprint {
-        (u128::from(self.0.finish()) << 64) | u128::from(self.1.finish())
+        self.0.digest128()
     }
 }
 

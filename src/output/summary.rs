@@ -107,7 +107,6 @@ pub fn build(s: &SummaryInput<'_>) -> Value {
             "delimiter": (cfg.delimiter as char).to_string(),
             "rates": cfg.rates_arg,
             "max_reject_rate": cfg.max_reject_rate_text,
-            "threads": cfg.threads,
         }),
     );
     o.insert("inputs".into(), inputs.into());
