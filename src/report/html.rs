@@ -1,0 +1,917 @@
+//! The HTML of `report.html`. Every value that comes from a file goes
+//! through [`esc`]; the rest is literal markup written here.
+
+use super::{Cents, Data, MonthTotals, INPUTS_SHOWN, MAKEUP_EMPLOYERS_SHOWN, TOP_ARREARS};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// Escapes text for HTML element content and quoted attribute values.
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// Digits grouped by thousands: `1234567` → `1,234,567`.
+fn group(digits: &str) -> String {
+    let n = digits.len();
+    let mut o = String::with_capacity(n + n / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (n - i) % 3 == 0 {
+            o.push(',');
+        }
+        o.push(ch);
+    }
+    o
+}
+
+/// Cents as `-1,234.56`.
+fn money(c: Cents) -> String {
+    let sign = if c < 0 { "-" } else { "" };
+    let a = c.unsigned_abs();
+    format!("{sign}{}.{:02}", group(&(a / 100).to_string()), a % 100)
+}
+
+fn count(n: u64) -> String {
+    group(&n.to_string())
+}
+
+/// A JSON value from `summary.json` as display text (escaped); money
+/// strings get thousands separators.
+fn jv(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => "—".to_string(),
+        Some(Value::String(s)) => match super::parse_cents(s.as_bytes()) {
+            Some(c) if s.contains('.') => money(c),
+            _ => esc(s),
+        },
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(u) => count(u),
+            None => esc(&n.to_string()),
+        },
+        Some(Value::Bool(b)) => if *b { "yes" } else { "no" }.to_string(),
+        Some(other) => esc(&other.to_string()),
+    }
+}
+
+fn get<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(v, |v, k| v.get(*k))
+}
+
+fn cents_at(v: &Value, path: &[&str]) -> Option<Cents> {
+    get(v, path).and_then(|x| x.as_str()).and_then(|s| super::parse_cents(s.as_bytes()))
+}
+
+const CSS: &str = r#"
+:root{--ink:#1d2430;--muted:#5b6472;--line:#e3e6ec;--bg:#f4f5f7;--ok:#23824f;--bad:#b42318;--due:#1f5fa8;--paid:#d9822b}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--ink);font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans CJK SC","Microsoft YaHei",sans-serif}
+main{max-width:1200px;margin:0 auto;padding:24px 20px 48px}
+header h1{font-size:24px;margin:0 0 4px}
+header p{margin:0;color:var(--muted)}
+h2{font-size:17px;margin:0 0 10px}
+section{background:#fff;border-radius:8px;padding:16px 18px;margin-top:18px;box-shadow:0 1px 2px rgba(0,0,0,.07)}
+.note{color:var(--muted);font-size:13px;margin:6px 0 0}
+table{border-collapse:collapse;width:100%}
+th,td{padding:5px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
+th{font-weight:600;color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.03em}
+.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+tr.total td{font-weight:600;border-top:2px solid #c9ced8}
+tr.sub td:first-child{padding-left:26px;color:var(--muted)}
+.facts{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:10px}
+.fact{background:var(--bg);border-radius:6px;padding:8px 12px}
+.fact .k{color:var(--muted);font-size:12px}
+.fact .v{font-size:18px;font-weight:600;font-variant-numeric:tabular-nums}
+.control{border-left:8px solid var(--ok);background:#eef8f1}
+.control.bad{border-left-color:var(--bad);background:#fdeeee}
+.verdict{font-size:20px;font-weight:700;margin:0 0 8px}
+.control .verdict{color:var(--ok)}
+.control.bad .verdict{color:var(--bad)}
+.control table{max-width:760px;background:transparent}
+.yes{color:var(--ok);font-weight:600}
+.no{color:var(--bad);font-weight:700}
+.sev{display:inline-block;padding:0 7px;border-radius:9px;font-size:12px;font-weight:600}
+.sev-error{background:#fde2e1;color:var(--bad)}
+.sev-warning{background:#fff1d6;color:#8a5a00}
+.sev-info{background:#e7eefb;color:#24508f}
+.id,.raw{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
+.raw{word-break:break-all;color:#3b4350}
+.detail{color:var(--muted);font-size:13px}
+.two{display:grid;grid-template-columns:1fr 1fr;gap:18px}
+@media (max-width:900px){.two{grid-template-columns:1fr}}
+.two section{margin-top:0}
+.wrap{margin-top:18px}
+svg text{font:12px system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;fill:#5b6472}
+.legend span{display:inline-block;margin-right:16px}
+.sw{display:inline-block;width:14px;height:4px;vertical-align:middle;margin-right:6px;border-radius:2px}
+"#;
+
+/// The whole page.
+pub fn render(d: &Data) -> String {
+    let s = &d.summary;
+    let mut o = String::with_capacity(64 * 1024);
+    o.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    o.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    // No external resources of any kind, even if a value slipped through.
+    o.push_str("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\n");
+    let _ = writeln!(
+        o,
+        "<title>Reconciliation report — as of {} through {}</title>",
+        jv(s.get("as_of")),
+        jv(s.get("through"))
+    );
+    let _ = writeln!(o, "<style>{CSS}</style>\n</head>\n<body>\n<main>");
+
+    header(&mut o, d);
+    control(&mut o, d);
+    inputs(&mut o, d);
+    let _ = writeln!(o, "<div class=\"two wrap\">");
+    statuses(&mut o, d);
+    money_table(&mut o, d);
+    let _ = writeln!(o, "</div>");
+    chart_section(&mut o, d);
+    findings(&mut o, d);
+    arrears(&mut o, d);
+    makeup(&mut o, d);
+    rejects(&mut o, d);
+    checks(&mut o, d);
+    let _ = writeln!(
+        o,
+        "<p class=\"note\">Built from summary.json, ledger.csv, exceptions.csv, makeup_cases.csv and rejects.csv of this run. Employers are shown by id (names are not in the outputs). Money in yuan.</p>"
+    );
+    o.push_str("</main>\n</body>\n</html>\n");
+    o
+}
+
+fn fact(o: &mut String, k: &str, v: &str) {
+    let _ = write!(o, "<div class=\"fact\"><div class=\"k\">{k}</div><div class=\"v\">{v}</div></div>");
+}
+
+fn header(o: &mut String, d: &Data) {
+    let s = &d.summary;
+    let _ = writeln!(o, "<header>\n<h1>Contribution reconciliation — run report</h1>");
+    let _ = writeln!(
+        o,
+        "<p>{} {} · status <b>{}</b> · late fees accrue to <b>{}</b> · contributions due through <b>{}</b></p>\n</header>",
+        jv(s.get("tool")),
+        jv(s.get("version")),
+        jv(s.get("status")),
+        jv(s.get("as_of")),
+        jv(s.get("through"))
+    );
+    let _ = write!(o, "<section><h2>Run facts</h2><div class=\"facts\">");
+    fact(o, "As of (late fees to)", &jv(s.get("as_of")));
+    fact(o, "Through (last month due)", &jv(s.get("through")));
+    fact(o, "Persons", &jv(get(s, &["counts", "persons"])));
+    fact(o, "Person × insurance", &jv(get(s, &["counts", "person_insurances"])));
+    fact(o, "Ledger months", &jv(get(s, &["counts", "ledger_rows"])));
+    fact(o, "Findings", &jv(get(s, &["counts", "findings"])));
+    fact(o, "Make-up cases", &jv(get(s, &["counts", "makeup_cases"])));
+    fact(o, "Rejected rows", &jv(get(s, &["counts", "rejects"])));
+    fact(o, "Payments accepted", &jv(get(s, &["counts", "payments_accepted"])));
+    fact(o, "Payments deferred", &jv(get(s, &["counts", "payments_deferred"])));
+    let _ = write!(o, "</div>");
+    if let Some(Value::Object(opts)) = s.get("options") {
+        let _ = write!(o, "<p class=\"note\">Options: ");
+        let mut first = true;
+        for k in ["tolerance", "late_fee_rate", "encoding", "delimiter", "rates", "max_reject_rate"] {
+            if let Some(v) = opts.get(k) {
+                if !first {
+                    o.push_str(" · ");
+                }
+                first = false;
+                let shown = match v {
+                    Value::Null => "—".to_string(),
+                    Value::String(x) => esc(x),
+                    other => esc(&other.to_string()),
+                };
+                let _ = write!(o, "{k} <b>{shown}</b>");
+            }
+        }
+        let _ = write!(o, "</p>");
+    }
+    let _ = writeln!(o, "</section>");
+}
+
+fn control(o: &mut String, d: &Data) {
+    let s = &d.summary;
+    let money_ok = get(s, &["control", "money_balanced"]).and_then(Value::as_bool);
+    let rows_ok = get(s, &["control", "rows_balanced"]).and_then(Value::as_bool);
+    let lhs = cents_at(s, &["control", "payments_accepted_net"]);
+    let rhs = cents_at(s, &["control", "pooled_plus_suspense_plus_deferred"]);
+    // Recheck from the numbers too, not only the flags.
+    let agree = matches!((lhs, rhs), (Some(a), Some(b)) if a == b);
+    let ok = money_ok == Some(true) && rows_ok == Some(true) && agree;
+    let _ = writeln!(o, "<section class=\"control{}\">", if ok { "" } else { " bad" });
+    let _ = writeln!(
+        o,
+        "<p class=\"verdict\">Control totals: {}</p>",
+        if ok { "balanced ✔" } else { "NOT balanced ✘" }
+    );
+    let _ = writeln!(o, "<table>");
+    let _ = writeln!(
+        o,
+        "<tr><td>Payments accepted, net</td><td class=\"n\">{}</td></tr>",
+        jv(get(s, &["control", "payments_accepted_net"]))
+    );
+    let _ = writeln!(
+        o,
+        "<tr><td>Pooled + suspense + deferred</td><td class=\"n\">{}</td></tr>",
+        jv(get(s, &["control", "pooled_plus_suspense_plus_deferred"]))
+    );
+    for (label, key) in [("pooled", "pooled_total"), ("suspense", "suspense"), ("deferred (after the horizon)", "deferred")] {
+        let _ = writeln!(o, "<tr class=\"sub\"><td>{label}</td><td class=\"n\">{}</td></tr>", jv(get(s, &["money", key])));
+    }
+    let diff = match (lhs, rhs) {
+        (Some(a), Some(b)) => money(b - a),
+        _ => "—".to_string(),
+    };
+    let _ = writeln!(
+        o,
+        "<tr class=\"total\"><td>Difference</td><td class=\"n\">{diff}</td></tr>\n<tr><td>Money balanced</td><td class=\"n\">{}</td></tr>\n<tr><td>Rows balanced (read = accepted + rejected, every file)</td><td class=\"n\">{}</td></tr>",
+        yes_no(money_ok.map(|b| b && agree)),
+        yes_no(rows_ok)
+    );
+    let _ = writeln!(o, "</table>\n</section>");
+}
+
+fn yes_no(b: Option<bool>) -> &'static str {
+    match b {
+        Some(true) => "<span class=\"yes\">yes</span>",
+        Some(false) => "<span class=\"no\">NO</span>",
+        None => "<span class=\"no\">unknown</span>",
+    }
+}
+
+fn inputs(o: &mut String, d: &Data) {
+    let Some(Value::Array(list)) = d.summary.get("inputs") else {
+        return;
+    };
+    let _ = writeln!(o, "<section><h2>Inputs ({} files)</h2>", count(list.len() as u64));
+    let _ = writeln!(
+        o,
+        "<table><tr><th>File</th><th>Kind</th><th>Encoding</th><th class=\"n\">Bytes</th><th class=\"n\">Rows read</th><th class=\"n\">Accepted</th><th class=\"n\">Rejected</th><th class=\"n\">Rejected %</th></tr>"
+    );
+    let num = |v: &Value, k: &str| v.get(k).and_then(Value::as_u64);
+    let (mut tr, mut ta, mut tj, mut tb) = (0u64, 0u64, 0u64, 0u64);
+    for (i, inp) in list.iter().enumerate() {
+        let (r, a, j) = (num(inp, "rows_read"), num(inp, "accepted"), num(inp, "rejected"));
+        tr += r.unwrap_or(0);
+        ta += a.unwrap_or(0);
+        tj += j.unwrap_or(0);
+        tb += num(inp, "size").unwrap_or(0);
+        if i >= INPUTS_SHOWN {
+            continue;
+        }
+        let balanced = matches!((r, a, j), (Some(r), Some(a), Some(j)) if r == a + j);
+        let _ = writeln!(
+            o,
+            "<tr{}><td class=\"id\">{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            if balanced { "" } else { " class=\"no\"" },
+            jv(inp.get("path")),
+            jv(inp.get("kind")),
+            jv(inp.get("encoding")),
+            jv(inp.get("size")),
+            jv(inp.get("rows_read")),
+            jv(inp.get("accepted")),
+            jv(inp.get("rejected")),
+            pct(j.unwrap_or(0), r.unwrap_or(0)),
+        );
+    }
+    if list.len() > INPUTS_SHOWN {
+        let _ = writeln!(
+            o,
+            "<tr><td colspan=\"8\" class=\"detail\">… and {} more files (in the totals below; all are listed in summary.json)</td></tr>",
+            count((list.len() - INPUTS_SHOWN) as u64)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "<tr class=\"total\"><td>All files</td><td></td><td></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr></table>",
+        count(tb),
+        count(tr),
+        count(ta),
+        count(tj),
+        pct(tj, tr)
+    );
+    let _ = writeln!(o, "</section>");
+}
+
+fn pct(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        "—".into()
+    } else {
+        format!("{:.2}%", part as f64 * 100.0 / whole as f64)
+    }
+}
+
+fn statuses(o: &mut String, d: &Data) {
+    let _ = writeln!(o, "<section><h2>Ledger months by status</h2><table>");
+    let _ = writeln!(o, "<tr><th>Status</th><th class=\"n\">Months</th><th class=\"n\">Share</th></tr>");
+    if let Some(Value::Object(m)) = get(&d.summary, &["counts", "ledger_status"]) {
+        let total: u64 = m.values().filter_map(Value::as_u64).sum();
+        for (k, v) in m {
+            let _ = writeln!(
+                o,
+                "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                esc(k),
+                jv(Some(v)),
+                pct(v.as_u64().unwrap_or(0), total)
+            );
+        }
+        let _ = writeln!(o, "<tr class=\"total\"><td>All</td><td class=\"n\">{}</td><td></td></tr>", count(total));
+    }
+    let _ = writeln!(o, "</table></section>");
+}
+
+fn money_table(o: &mut String, d: &Data) {
+    let _ = writeln!(o, "<section><h2>Money</h2><table>");
+    if let Some(Value::Object(m)) = d.summary.get("money") {
+        for (k, v) in m {
+            match v {
+                Value::Object(sub) => {
+                    let _ = writeln!(o, "<tr><td>{}</td><td></td></tr>", esc(&k.replace('_', " ")));
+                    for (k2, v2) in sub {
+                        let _ = writeln!(
+                            o,
+                            "<tr class=\"sub\"><td>{}</td><td class=\"n\">{}</td></tr>",
+                            esc(&k2.replace('_', " ")),
+                            jv(Some(v2))
+                        );
+                    }
+                }
+                v => {
+                    let _ = writeln!(o, "<tr><td>{}</td><td class=\"n\">{}</td></tr>", esc(&k.replace('_', " ")), jv(Some(v)));
+                }
+            }
+        }
+    }
+    let _ = writeln!(o, "</table></section>");
+}
+
+fn chart_section(o: &mut String, d: &Data) {
+    let _ = writeln!(o, "<section><h2>Due versus paid by month</h2>");
+    if d.months.is_empty() {
+        let _ = writeln!(o, "<p>No ledger months.</p></section>");
+        return;
+    }
+    let series = Series::new(&d.months);
+    let per = if series.bucket == 1 { "per month".to_string() } else { format!("per {} months", series.bucket) };
+    let _ = writeln!(
+        o,
+        "<p class=\"legend\"><span><i class=\"sw\" style=\"background:var(--due)\"></i>due (employer + individual)</span><span><i class=\"sw\" style=\"background:var(--paid)\"></i>paid (employer + individual)</span><span class=\"detail\">yuan {per}; hover for values</span></p>"
+    );
+    o.push_str(&due_paid_chart(&series));
+    let _ = writeln!(
+        o,
+        "<p class=\"legend\" style=\"margin-top:14px\"><span><i class=\"sw\" style=\"background:var(--bad)\"></i>paid less than due (shortfall)</span><span><i class=\"sw\" style=\"background:var(--ok)\"></i>paid more than due (held in suspense)</span><span class=\"detail\">paid − due, yuan {per}</span></p>"
+    );
+    o.push_str(&difference_chart(&series));
+    let _ = writeln!(
+        o,
+        "<p class=\"note\">Sums over every ledger month. Due counts as 0 where it is empty (gap, unmatched and unrated months), so payments in those months show as paid beyond due.</p></section>"
+    );
+}
+
+/// A step of 1, 2 or 5 × 10^k near `raw`.
+fn nice_step(raw: f64) -> f64 {
+    if !(raw > 0.0) {
+        return 1.0;
+    }
+    let p = 10f64.powf(raw.log10().floor());
+    let f = raw / p;
+    p * if f <= 1.0 {
+        1.0
+    } else if f <= 2.0 {
+        2.0
+    } else if f <= 5.0 {
+        5.0
+    } else {
+        10.0
+    }
+}
+
+fn short_money(v: f64) -> String {
+    let a = v.abs();
+    let (x, unit) = if a >= 1e9 {
+        (v / 1e9, "B")
+    } else if a >= 1e6 {
+        (v / 1e6, "M")
+    } else if a >= 1e3 {
+        (v / 1e3, "K")
+    } else {
+        (v, "")
+    };
+    let s = format!("{x:.2}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        return "0".into();
+    }
+    format!("{s}{unit}")
+}
+
+fn ym(m: u32) -> String {
+    format!("{:04}-{:02}", m / 12, m % 12 + 1)
+}
+
+/// The ledger months as chart points: one per month, or per bucket of
+/// months when the span is very long (keeps the page bounded).
+struct Series {
+    pts: Vec<MonthTotals>,
+    first: u32,
+    last: u32,
+    bucket: u32,
+}
+
+const MAX_POINTS: u32 = 1200;
+const W: f64 = 1160.0;
+const L: f64 = 78.0;
+const R: f64 = 14.0;
+const T: f64 = 14.0;
+const B: f64 = 34.0;
+
+impl Series {
+    fn new(months: &BTreeMap<u32, MonthTotals>) -> Series {
+        let first = months.keys().next().copied().unwrap_or(0);
+        let last = months.keys().next_back().copied().unwrap_or(0);
+        let span = last - first + 1;
+        let bucket = span.div_ceil(MAX_POINTS).max(1);
+        let n = span.div_ceil(bucket) as usize;
+        let mut pts = vec![MonthTotals::default(); n];
+        for (&m, t) in months {
+            let p = &mut pts[((m - first) / bucket) as usize];
+            p.due += t.due;
+            p.paid += t.paid;
+            p.rows += t.rows;
+        }
+        Series { pts, first, last, bucket }
+    }
+
+    fn n(&self) -> usize {
+        self.pts.len()
+    }
+
+    /// Width of one point's slot.
+    fn slot(&self) -> f64 {
+        (W - L - R) / self.n() as f64
+    }
+
+    fn x(&self, i: usize) -> f64 {
+        L + (i as f64 + 0.5) * self.slot()
+    }
+
+    fn label(&self, i: usize) -> String {
+        let from = self.first + i as u32 * self.bucket;
+        if self.bucket == 1 {
+            ym(from)
+        } else {
+            format!("{}..{}", ym(from), ym((from + self.bucket - 1).min(self.last)))
+        }
+    }
+}
+
+fn yuan(c: Cents) -> f64 {
+    c as f64 / 100.0
+}
+
+/// A y scale from `lo` to `hi` (0 always inside) in about `ticks` steps.
+struct YScale {
+    bot: f64,
+    top: f64,
+    step: f64,
+    y0: f64,
+    h: f64,
+}
+
+impl YScale {
+    fn new(lo: f64, hi: f64, ticks: f64, height: f64) -> YScale {
+        let lo = lo.min(0.0);
+        let hi = hi.max(0.0);
+        let step = nice_step((hi - lo) / ticks);
+        let top = if hi > 0.0 { (hi / step).ceil() * step } else { step };
+        let bot = if lo < 0.0 { (lo / step).floor() * step } else { 0.0 };
+        YScale { bot, top, step, y0: T, h: height - T - B }
+    }
+    fn y(&self, v: f64) -> f64 {
+        self.y0 + (self.top - v) / (self.top - self.bot) * self.h
+    }
+}
+
+/// The frame shared by both charts: opening tag, grid, y labels, year
+/// ticks.
+fn frame(s: &mut String, series: &Series, ys: &YScale, height: f64, title: &str) {
+    let _ = writeln!(
+        s,
+        "<svg viewBox=\"0 0 {W} {height}\" width=\"100%\" role=\"img\" aria-label=\"{title}\" xmlns=\"http://www.w3.org/2000/svg\">\n<title>{title}</title>"
+    );
+    let mut v = ys.bot;
+    let mut guard = 0;
+    while v <= ys.top + ys.step / 2.0 && guard < 50 {
+        let yy = ys.y(v);
+        let _ = writeln!(
+            s,
+            "<line x1=\"{L}\" x2=\"{:.1}\" y1=\"{yy:.1}\" y2=\"{yy:.1}\" stroke=\"{}\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            W - R,
+            if v.abs() < ys.step / 1e6 { "#9aa3b2" } else { "#e6e9ef" },
+            L - 8.0,
+            yy + 4.0,
+            short_money(v)
+        );
+        v += ys.step;
+        guard += 1;
+    }
+    // January of every k-th year, at most ~16 labels.
+    let (first, last) = (series.first, series.last);
+    let years = (last / 12) - (first / 12) + 1;
+    let k = [1u32, 2, 5, 10, 20, 50, 100].into_iter().find(|k| years / k <= 16).unwrap_or(200);
+    let mut yr = (first / 12).div_ceil(k) * k;
+    while yr * 12 <= last {
+        let m = yr * 12;
+        let i = ((m - first) / series.bucket) as usize;
+        let xx = series.x(i) - 0.5 * series.slot();
+        let _ = writeln!(
+            s,
+            "<line x1=\"{xx:.1}\" x2=\"{xx:.1}\" y1=\"{T}\" y2=\"{:.1}\" stroke=\"#eef0f4\"/><text x=\"{xx:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{yr}</text>",
+            height - B,
+            height - B + 18.0
+        );
+        yr += k;
+    }
+    let _ = writeln!(s, "<line x1=\"{L}\" x2=\"{L}\" y1=\"{T}\" y2=\"{:.1}\" stroke=\"#9aa3b2\"/>", height - B);
+}
+
+/// Due and paid as two lines, with native tooltips (no script).
+fn due_paid_chart(series: &Series) -> String {
+    const H: f64 = 340.0;
+    let pts = &series.pts;
+    let hi = pts.iter().map(|p| yuan(p.due.max(p.paid))).fold(0.0, f64::max);
+    let lo = pts.iter().map(|p| yuan(p.due.min(p.paid))).fold(0.0, f64::min);
+    let ys = YScale::new(lo, hi, 5.0, H);
+    let mut s = String::with_capacity(64 * 1024);
+    let title = format!("Due versus paid by month, {} to {}", ym(series.first), ym(series.last));
+    frame(&mut s, series, &ys, H, &title);
+    let poly = |f: &dyn Fn(&MonthTotals) -> Cents| {
+        let mut p = String::with_capacity(pts.len() * 14);
+        for (i, t) in pts.iter().enumerate() {
+            let _ = write!(p, "{:.1},{:.1} ", series.x(i), ys.y(yuan(f(t))));
+        }
+        p.trim_end().to_string()
+    };
+    let due = poly(&|t| t.due);
+    let paid = poly(&|t| t.paid);
+    let _ = writeln!(
+        s,
+        "<polygon points=\"{:.1},{:.1} {due} {:.1},{:.1}\" fill=\"#1f5fa8\" fill-opacity=\"0.08\" stroke=\"none\"/>",
+        series.x(0),
+        ys.y(0.0),
+        series.x(pts.len() - 1),
+        ys.y(0.0)
+    );
+    let _ = writeln!(s, "<polyline points=\"{due}\" fill=\"none\" stroke=\"#1f5fa8\" stroke-width=\"2\" stroke-linejoin=\"round\"/>");
+    let _ = writeln!(
+        s,
+        "<polyline points=\"{paid}\" fill=\"none\" stroke=\"#d9822b\" stroke-width=\"1.6\" stroke-dasharray=\"5 3\" stroke-linejoin=\"round\"/>"
+    );
+    let bw = series.slot();
+    for (i, t) in pts.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "<rect x=\"{:.1}\" y=\"{T}\" width=\"{bw:.2}\" height=\"{:.1}\" fill=\"transparent\"><title>{}: due {}, paid {}, paid − due {} ({} ledger rows)</title></rect>",
+            L + i as f64 * bw,
+            ys.h,
+            series.label(i),
+            money(t.due),
+            money(t.paid),
+            money(t.paid - t.due),
+            count(t.rows)
+        );
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+/// paid − due as bars around zero: red below (shortfall), green above.
+fn difference_chart(series: &Series) -> String {
+    const H: f64 = 200.0;
+    let pts = &series.pts;
+    let diff = |t: &MonthTotals| yuan(t.paid - t.due);
+    let hi = pts.iter().map(diff).fold(0.0, f64::max);
+    let lo = pts.iter().map(diff).fold(0.0, f64::min);
+    let ys = YScale::new(lo, hi, 4.0, H);
+    let mut s = String::with_capacity(32 * 1024);
+    let title = format!("Paid minus due by month, {} to {}", ym(series.first), ym(series.last));
+    frame(&mut s, series, &ys, H, &title);
+    let bw = (series.slot() * 0.8).max(0.6);
+    let y0 = ys.y(0.0);
+    for (i, t) in pts.iter().enumerate() {
+        let d = t.paid - t.due;
+        if d == 0 {
+            continue;
+        }
+        let yv = ys.y(yuan(d));
+        let (top, h) = if d > 0 { (yv, y0 - yv) } else { (y0, yv - y0) };
+        let _ = writeln!(
+            s,
+            "<rect x=\"{:.2}\" y=\"{top:.1}\" width=\"{bw:.2}\" height=\"{:.1}\" fill=\"{}\"><title>{}: paid − due {}</title></rect>",
+            series.x(i) - bw / 2.0,
+            h.max(0.5),
+            if d > 0 { "#23824f" } else { "#b42318" },
+            series.label(i),
+            money(d)
+        );
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+fn sev_rank(s: &str) -> u8 {
+    match s {
+        "error" => 0,
+        "warning" => 1,
+        "info" => 2,
+        _ => 3,
+    }
+}
+
+fn sev(s: &str) -> String {
+    let class = match s {
+        "error" | "warning" | "info" => s,
+        _ => "other",
+    };
+    format!("<span class=\"sev sev-{class}\">{}</span>", esc(s))
+}
+
+fn findings(o: &mut String, d: &Data) {
+    let _ = writeln!(o, "<section><h2>Findings by kind and severity</h2>");
+    if d.by_kind.is_empty() {
+        let _ = writeln!(o, "<p>No findings.</p></section>");
+        return;
+    }
+    let mut rows: Vec<_> = d.by_kind.iter().collect();
+    rows.sort_by(|a, b| {
+        sev_rank(&a.0 .1)
+            .cmp(&sev_rank(&b.0 .1))
+            .then(b.1.count.cmp(&a.1.count))
+            .then_with(|| a.0.cmp(b.0))
+    });
+    let _ = writeln!(
+        o,
+        "<table><tr><th>Kind</th><th>Severity</th><th class=\"n\">Count</th><th class=\"n\">Amount</th><th>Example</th></tr>"
+    );
+    let mut by_sev: BTreeMap<(u8, &str), u64> = BTreeMap::new();
+    for ((kind, severity), k) in rows {
+        *by_sev.entry((sev_rank(severity), severity.as_str())).or_default() += k.count;
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"detail\">{}</td></tr>",
+            esc(kind),
+            sev(severity),
+            count(k.count),
+            if k.has_amount { money(k.amount) } else { String::new() },
+            esc(&k.example)
+        );
+    }
+    let totals: Vec<String> = by_sev.iter().map(|((_, s), n)| format!("{} {}", count(*n), esc(s))).collect();
+    let _ = writeln!(
+        o,
+        "<tr class=\"total\"><td>All findings</td><td colspan=\"2\" class=\"n\">{}</td><td></td><td class=\"detail\">{}</td></tr></table></section>",
+        count(d.findings_rows),
+        totals.join(" · ")
+    );
+}
+
+fn arrears(o: &mut String, d: &Data) {
+    let _ = writeln!(o, "<section><h2>Top {TOP_ARREARS} employers by arrears</h2>");
+    if d.arrears.is_empty() {
+        let _ = writeln!(o, "<p>No arrears at open employers.</p></section>");
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "<table><tr><th class=\"n\">#</th><th>Employer</th><th class=\"n\">Arrears</th><th class=\"n\">Persons</th><th class=\"n\">Findings</th><th class=\"n\">Person-months</th></tr>"
+    );
+    for (i, (emp, a)) in d.arrears.iter().take(TOP_ARREARS).enumerate() {
+        let _ = writeln!(
+            o,
+            "<tr><td class=\"n\">{}</td><td class=\"id\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            i + 1,
+            esc(emp),
+            money(a.amount),
+            count(a.persons),
+            count(a.findings),
+            count(a.months)
+        );
+    }
+    let total: Cents = d.arrears.iter().map(|(_, a)| a.amount).sum();
+    let _ = writeln!(
+        o,
+        "<tr class=\"total\"><td></td><td>All {} employers with arrears</td><td class=\"n\">{}</td><td></td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr></table>",
+        count(d.arrears.len() as u64),
+        money(total),
+        count(d.arrears.iter().map(|(_, a)| a.findings).sum()),
+        count(d.arrears.iter().map(|(_, a)| a.months).sum())
+    );
+    let _ = writeln!(
+        o,
+        "<p class=\"note\">From the <b>arrears</b> findings: shortfall at employers that are not closed (closed employers' arrears are make-up cases, below). Persons are counted per employer.</p></section>"
+    );
+}
+
+fn makeup(o: &mut String, d: &Data) {
+    let _ = writeln!(o, "<section><h2>Make-up cases by employer</h2>");
+    if d.makeup.is_empty() {
+        let _ = writeln!(o, "<p>No make-up cases.</p></section>");
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "<table><tr><th>Employer</th><th>Status</th><th>Closed on</th><th>Archive transferred</th><th class=\"n\">Persons</th><th class=\"n\">Cases</th><th class=\"n\">Months</th><th class=\"n\">Principal employer</th><th class=\"n\">Principal personal account</th><th class=\"n\">Late fee</th><th class=\"n\">Total</th></tr>"
+    );
+    let row = |o: &mut String, label: String, status: String, closed: String, archive: String, g: (u64, u64, u64, Cents, Cents, Cents, Cents), class: &str| {
+        let _ = writeln!(
+            o,
+            "<tr{class}><td class=\"id\">{label}</td><td>{status}</td><td class=\"n\">{closed}</td><td>{archive}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            count(g.0),
+            count(g.1),
+            count(g.2),
+            money(g.3),
+            money(g.4),
+            money(g.5),
+            money(g.6)
+        );
+    };
+    let tup = |g: &super::MakeupGroup| {
+        (g.persons, g.cases, g.months, g.principal_employer, g.principal_individual, g.late_fee, g.total)
+    };
+    let add = |a: (u64, u64, u64, Cents, Cents, Cents, Cents), b: (u64, u64, u64, Cents, Cents, Cents, Cents)| {
+        (a.0 + b.0, a.1 + b.1, a.2 + b.2, a.3 + b.3, a.4 + b.4, a.5 + b.5, a.6 + b.6)
+    };
+    let mut rest = (0, 0, 0, 0, 0, 0, 0);
+    let mut all = (0, 0, 0, 0, 0, 0, 0);
+    for (i, (emp, g)) in d.makeup.iter().enumerate() {
+        all = add(all, tup(g));
+        if i < MAKEUP_EMPLOYERS_SHOWN {
+            let archive = match g.archive.as_str() {
+                "no" => "<span class=\"no\">no</span>".to_string(),
+                "" => "<span class=\"no\">not registered</span>".to_string(),
+                a => esc(a),
+            };
+            row(o, esc(emp), esc(&g.status), esc(&g.closed_on), archive, tup(g), "");
+        } else {
+            rest = add(rest, tup(g));
+        }
+    }
+    if d.makeup.len() > MAKEUP_EMPLOYERS_SHOWN {
+        row(
+            o,
+            format!("{} more employers", count((d.makeup.len() - MAKEUP_EMPLOYERS_SHOWN) as u64)),
+            String::new(),
+            String::new(),
+            String::new(),
+            rest,
+            " class=\"sub\"",
+        );
+    }
+    row(o, format!("All {} employers", count(d.makeup.len() as u64)), String::new(), String::new(), String::new(), all, " class=\"total\"");
+    let _ = writeln!(
+        o,
+        "</table><p class=\"note\">Persons are counted per employer. The personal-account part of the principal ranks with wages in a bankruptcy, the employer part with taxes (Enterprise Bankruptcy Law art. 113). Late fees of bankrupt employers stop at the bankruptcy date.</p></section>"
+    );
+}
+
+fn rejects(o: &mut String, d: &Data) {
+    let _ = writeln!(o, "<section><h2>Rejected rows</h2>");
+    if let Some(Value::Object(m)) = get(&d.summary, &["counts", "rejects_by_reason"]) {
+        if m.is_empty() {
+            let _ = writeln!(o, "<p>No rejected rows.</p>");
+        } else {
+            let _ = writeln!(o, "<table><tr><th>Reason</th><th class=\"n\">Rows</th></tr>");
+            let mut v: Vec<_> = m.iter().collect();
+            v.sort_by(|a, b| b.1.as_u64().cmp(&a.1.as_u64()).then_with(|| a.0.cmp(b.0)));
+            for (k, n) in v {
+                let _ = writeln!(o, "<tr><td>{}</td><td class=\"n\">{}</td></tr>", esc(k), jv(Some(n)));
+            }
+            let _ = writeln!(
+                o,
+                "<tr class=\"total\"><td>All</td><td class=\"n\">{}</td></tr></table>",
+                jv(get(&d.summary, &["counts", "rejects"]))
+            );
+        }
+    }
+    if !d.rejects.is_empty() {
+        let _ = writeln!(
+            o,
+            "<h2 style=\"margin-top:14px\">First {} rejected rows</h2><table><tr><th>File</th><th class=\"n\">Line</th><th>Reason</th><th>Raw text</th></tr>",
+            d.rejects.len()
+        );
+        for r in &d.rejects {
+            let _ = writeln!(
+                o,
+                "<tr><td class=\"id\">{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"raw\">{}</td></tr>",
+                esc(&r.file),
+                esc(&r.line),
+                esc(&r.reason),
+                esc(&r.raw)
+            );
+        }
+        let _ = writeln!(o, "</table><p class=\"note\">All rejected rows are in rejects.csv.</p>");
+    }
+    let _ = writeln!(o, "</section>");
+}
+
+fn checks(o: &mut String, d: &Data) {
+    let s = &d.summary;
+    let _ = writeln!(
+        o,
+        "<section><h2>Files against summary.json</h2><table><tr><th>Check</th><th class=\"n\">In the files</th><th class=\"n\">summary.json</th><th class=\"n\">Agree</th></tr>"
+    );
+    let u = |p: &[&str]| get(s, p).and_then(Value::as_u64);
+    let line = |o: &mut String, label: &str, file: String, summ: String, ok: Option<bool>| {
+        let _ = writeln!(
+            o,
+            "<tr><td>{label}</td><td class=\"n\">{file}</td><td class=\"n\">{summ}</td><td class=\"n\">{}</td></tr>",
+            yes_no(ok)
+        );
+    };
+    let cnt = |o: &mut String, label: &str, file: u64, summ: Option<u64>| {
+        line(o, label, count(file), summ.map_or("—".into(), count), summ.map(|x| x == file));
+    };
+    cnt(o, "ledger.csv rows = counts.ledger_rows", d.ledger_rows, u(&["counts", "ledger_rows"]));
+    cnt(o, "exceptions.csv rows = counts.findings", d.findings_rows, u(&["counts", "findings"]));
+    cnt(o, "makeup_cases.csv rows = counts.makeup_cases", d.makeup_rows, u(&["counts", "makeup_cases"]));
+    let summ_paid = match (
+        cents_at(s, &["money", "paid_employer_in_ledger"]),
+        cents_at(s, &["money", "paid_individual_in_ledger"]),
+    ) {
+        (Some(a), Some(b)) => Some(a + b),
+        _ => None,
+    };
+    line(
+        o,
+        "ledger.csv paid = paid in ledger (employer + individual)",
+        money(d.ledger_paid),
+        summ_paid.map_or("—".into(), money),
+        summ_paid.map(|x| x == d.ledger_paid),
+    );
+    let summ_makeup = cents_at(s, &["money", "makeup_total"]);
+    let file_makeup: Cents = d.makeup.iter().map(|(_, g)| g.total).sum();
+    line(
+        o,
+        "makeup_cases.csv total = money.makeup_total",
+        money(file_makeup),
+        summ_makeup.map_or("—".into(), money),
+        summ_makeup.map(|x| x == file_makeup),
+    );
+    let _ = writeln!(o, "</table></section>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_the_five() {
+        assert_eq!(esc(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    }
+
+    #[test]
+    fn money_and_counts() {
+        assert_eq!(money(123456789), "1,234,567.89");
+        assert_eq!(money(-5), "-0.05");
+        assert_eq!(money(0), "0.00");
+        assert_eq!(count(1000), "1,000");
+        assert_eq!(count(999), "999");
+    }
+
+    #[test]
+    fn nice_steps() {
+        assert_eq!(nice_step(0.0), 1.0);
+        assert_eq!(nice_step(1.3e6), 2e6);
+        assert_eq!(nice_step(4.0), 5.0);
+        assert_eq!(short_money(1_500_000.0), "1.5M");
+        assert_eq!(short_money(0.0), "0");
+    }
+
+    #[test]
+    fn chart_is_bounded_on_a_long_span() {
+        let mut m = BTreeMap::new();
+        for i in (1950 * 12..2101 * 12).step_by(7) {
+            m.insert(i, MonthTotals { due: 100_00, paid: 90_00, rows: 1 });
+        }
+        let series = Series::new(&m);
+        assert_eq!(series.bucket, 2);
+        let svg = due_paid_chart(&series) + &difference_chart(&series);
+        assert!(svg.len() < 400_000, "{}", svg.len());
+        assert!(svg.contains("<polyline"));
+    }
+}
