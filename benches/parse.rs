@@ -1,1 +1,129 @@
-fn main() {}
+//! Single-thread ingest throughput on a generated payments file:
+//!
+//! - `engine_parse_validate`: the engine's own path — `RecordReader`
+//!   (decode check, CSV split, line tracking, SHA-256 of the bytes), header
+//!   mapping, field-count check and `parse_payment` (every value parsed and
+//!   validated, fingerprinted for duplicate detection);
+//! - `csv_byte_record`: a plain `csv` crate `ByteRecord` pass over the same
+//!   file, the floor for "read and split the CSV".
+//!
+//! The input is made by the generator in a temporary folder. `cargo bench`
+//! uses about 2,400 persons × 10 years (≈ 85 MB of payments); `cargo test
+//! --benches` (criterion's test mode, one iteration) uses 20 persons.
+//! `CONTRIB_RECON_BENCH_PERSONS` overrides the count.
+//!
+//! Run: `cargo bench --bench parse`.
+
+use contrib_recon::config::InputKind;
+use contrib_recon::generate::{generate_stats, GenerateConfig};
+use contrib_recon::ingest::header::map_header;
+use contrib_recon::ingest::reader::{RecordReader, BATCH_RECORDS};
+use contrib_recon::ingest::reader::{detect_encoding, Encoding};
+use contrib_recon::ingest::rows::parse_payment;
+use contrib_recon::model::Period;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+/// The allocator the `contrib-recon` binary uses (src/main.rs).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn persons() -> u64 {
+    if let Some(n) = std::env::var("CONTRIB_RECON_BENCH_PERSONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        return n;
+    }
+    if std::env::args().any(|a| a == "--bench") {
+        2_400
+    } else {
+        20
+    }
+}
+
+fn make_input(dir: &Path) -> PathBuf {
+    let cfg = GenerateConfig {
+        out_dir: dir.to_path_buf(),
+        persons: persons(),
+        years: 10,
+        seed: 1,
+        last_period: Period::from_ym(2026, 10),
+    };
+    generate_stats(&cfg).expect("generate the bench input");
+    dir.join("payments.csv")
+}
+
+/// The engine's parse + validate path; returns (rows accepted, rows rejected).
+fn engine_pass(path: &Path) -> (u64, u64) {
+    let f = File::open(path).expect("open");
+    let mut rdr = RecordReader::new(f, Encoding::Utf8, b',');
+    let head = rdr.next_batch(1).expect("read header");
+    let cells = head.fields(0).expect("header decodes");
+    let map = map_header(InputKind::Payments, &cells, "payments.csv").expect("header maps");
+    let (mut ok, mut bad) = (0u64, 0u64);
+    loop {
+        let b = rdr.next_batch(BATCH_RECORDS).expect("read");
+        if b.is_empty() {
+            break;
+        }
+        for i in 0..b.len() {
+            if b.nfields(i) != map.width {
+                bad += 1;
+                continue;
+            }
+            match b.fields(i) {
+                Some(f) => match parse_payment(&f, &map) {
+                    Ok(row) => {
+                        std::hint::black_box(&row);
+                        ok += 1;
+                    }
+                    Err(_) => bad += 1,
+                },
+                None => bad += 1,
+            }
+        }
+    }
+    std::hint::black_box(rdr.digest());
+    (ok, bad)
+}
+
+/// A plain csv-crate pass; returns the records read.
+fn csv_pass(path: &Path) -> u64 {
+    let f = File::open(path).expect("open");
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(BufReader::with_capacity(1 << 20, f));
+    let mut rec = csv::ByteRecord::new();
+    let mut n = 0u64;
+    while rdr.read_byte_record(&mut rec).expect("read") {
+        n += rec.len() as u64 / 10;
+    }
+    n
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = make_input(dir.path());
+    let size = std::fs::metadata(&path).expect("stat").len();
+    assert_eq!(
+        detect_encoding(&path, contrib_recon::config::EncodingChoice::Auto).expect("detect"),
+        Encoding::Utf8
+    );
+    let (ok, bad) = engine_pass(&path);
+    assert_eq!(bad, 0, "generated rows are all valid");
+    assert_eq!(csv_pass(&path), ok, "both passes see every row");
+    eprintln!("parse bench input: {} payment rows, {:.1} MB", ok, size as f64 / 1e6);
+
+    let mut g = c.benchmark_group("payments");
+    g.throughput(Throughput::Bytes(size));
+    g.sample_size(10);
+    g.bench_function("engine_parse_validate", |b| b.iter(|| engine_pass(&path)));
+    g.bench_function("csv_byte_record", |b| b.iter(|| csv_pass(&path)));
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
