@@ -18,7 +18,8 @@ fn bin() -> Command {
 fn out_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("history-{}", std::process::id()));
+        let base =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("history-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&base);
         std::fs::create_dir_all(&base).unwrap();
         let out = base.join("out");
@@ -28,7 +29,14 @@ fn out_dir() -> &'static Path {
             .arg(&input)
             .arg("--out")
             .arg(&out)
-            .args(["--as-of", "2026-11-20", "--through", "2026-10", "--quiet", "--no-report"])
+            .args([
+                "--as-of",
+                "2026-11-20",
+                "--through",
+                "2026-10",
+                "--quiet",
+                "--no-report",
+            ])
             .assert()
             .success();
         assert!(out.join("history.idx").exists(), "run wrote no history.idx");
@@ -44,14 +52,22 @@ fn history(dir: &Path, person: &str, json: bool) -> (String, String) {
     }
     let a = c.timeout(Duration::from_secs(60)).assert().success();
     let o = a.get_output();
-    (String::from_utf8(o.stdout.clone()).unwrap(), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        String::from_utf8(o.stdout.clone()).unwrap(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 /// Terminal columns (CJK counts 2).
 fn columns(s: &str) -> usize {
     s.chars()
         .map(|c| match c as u32 {
-            0x1100..=0x115F | 0x2E80..=0x303E | 0x3041..=0x33FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xFF00..=0xFF60 => 2,
+            0x1100..=0x115F
+            | 0x2E80..=0x303E
+            | 0x3041..=0x33FF
+            | 0x3400..=0x4DBF
+            | 0x4E00..=0x9FFF
+            | 0xFF00..=0xFF60 => 2,
             _ => 1,
         })
         .sum()
@@ -106,14 +122,30 @@ fn bankrupt_makeup_person_in_json() {
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
-        ["format", "person_id", "run", "identity", "spells", "insurances", "findings", "employer_findings", "makeup_cases", "makeup_totals", "actions", "notes"]
+        [
+            "format",
+            "person_id",
+            "run",
+            "identity",
+            "spells",
+            "insurances",
+            "findings",
+            "employer_findings",
+            "makeup_cases",
+            "makeup_totals",
+            "actions",
+            "notes"
+        ]
     );
     let spells = v["spells"].as_array().unwrap();
     assert_eq!(spells.len(), 4);
     assert_eq!(spells[2]["employer_id"], "1101000016");
     assert_eq!(spells[2]["months"], 4);
     assert_eq!(spells[3]["employer_id"], Value::Null);
-    assert_eq!(spells[3]["insurances"], serde_json::json!(["medical", "pension"]));
+    assert_eq!(
+        spells[3]["insurances"],
+        serde_json::json!(["medical", "pension"])
+    );
     let cases = v["makeup_cases"].as_array().unwrap();
     assert_eq!(cases.len(), 2);
     let c = &cases[0];
@@ -134,15 +166,30 @@ fn bankrupt_makeup_person_in_json() {
     let medical = &v["insurances"][0];
     assert_eq!(medical["insurance"], "medical");
     assert_eq!(medical["summary"]["months_short"], 2);
-    let arrears: Vec<&Value> = medical["runs"].as_array().unwrap().iter().filter(|r| r["status"] == "arrears").collect();
+    let arrears: Vec<&Value> = medical["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "arrears")
+        .collect();
     assert_eq!(arrears.len(), 1);
     assert_eq!(arrears[0]["from"], "2024-01");
     assert_eq!(arrears[0]["to"], "2024-02");
     assert_eq!(arrears[0]["shortfall"], "2138.64");
     assert_eq!(arrears[0]["paid_employer"], "0.00");
-    let kinds: Vec<&str> = v["findings"].as_array().unwrap().iter().map(|f| f["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds.iter().filter(|k| **k == "makeup_required").count(), 2);
-    let actions: Vec<&str> = v["actions"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = v["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions, ["pay_makeup", "retrieve_archive"]);
     assert_eq!(v["actions"][0]["amount"], "7571.68");
 }
@@ -151,7 +198,10 @@ fn bankrupt_makeup_person_in_json() {
 fn stranded_person_is_told_to_file_the_decrease() {
     let (text, _) = history(out_dir(), "10000000301", false);
     assert!(text.contains("stranded_enrolment"), "{text}");
-    assert!(text.contains("File the decrease (减员) at employer 4403000008"), "{text}");
+    assert!(
+        text.contains("File the decrease (减员) at employer 4403000008"),
+        "{text}"
+    );
     assert!(text.contains("effective 2025-11"), "{text}");
     // This person also has two ID numbers.
     assert!(text.contains("conflicting_identity"), "{text}");
@@ -190,13 +240,28 @@ fn every_person_is_found_and_agrees_with_the_ledger() {
 
 #[test]
 fn unknown_person_and_unfinished_folder_are_usage_errors() {
-    let a = bin().arg("history").arg(out_dir()).arg("99999999999").assert().code(2);
+    let a = bin()
+        .arg("history")
+        .arg(out_dir())
+        .arg("99999999999")
+        .assert()
+        .code(2);
     let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
     assert!(err.contains("person 99999999999 not found"), "{err}");
     // A prefix of a real id is not that id.
-    bin().arg("history").arg(out_dir()).arg("1000000002").assert().code(2);
+    bin()
+        .arg("history")
+        .arg(out_dir())
+        .arg("1000000002")
+        .assert()
+        .code(2);
     let tmp = tempfile::tempdir().unwrap();
-    let a = bin().arg("history").arg(tmp.path()).arg("10000000028").assert().code(2);
+    let a = bin()
+        .arg("history")
+        .arg(tmp.path())
+        .arg("10000000028")
+        .assert()
+        .code(2);
     let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
     assert!(err.contains("_SUCCESS"), "{err}");
 }
@@ -230,7 +295,12 @@ fn without_index_falls_back_to_a_scan_with_a_note() {
         }
         assert_eq!(a, b, "{id}: scan and index disagree");
     }
-    bin().arg("history").arg(&old).arg("nobody").assert().code(2);
+    bin()
+        .arg("history")
+        .arg(&old)
+        .arg("nobody")
+        .assert()
+        .code(2);
 }
 
 #[test]
@@ -253,7 +323,12 @@ fn index_from_another_run_is_an_input_error() {
         shifted.push('\n');
     }
     std::fs::write(dir.join("history.idx"), shifted).unwrap();
-    let a = bin().arg("history").arg(&dir).arg("10000000028").assert().code(3);
+    let a = bin()
+        .arg("history")
+        .arg(&dir)
+        .arg("10000000028")
+        .assert()
+        .code(3);
     let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
     assert!(err.contains("ledger.csv"), "{err}");
 }
@@ -291,13 +366,26 @@ fn lookup_reads_only_the_persons_byte_ranges() {
     write("exceptions.csv", exc_h);
     write("makeup_cases.csv", mk_h);
     write("pooling.csv", pool_h);
-    write("summary.json", "{\"status\": \"ok\", \"as_of\": \"2024-03-20\", \"through\": \"2024-02\"}\n");
+    write(
+        "summary.json",
+        "{\"status\": \"ok\", \"as_of\": \"2024-03-20\", \"through\": \"2024-02\"}\n",
+    );
     let mut idx = String::from("#contrib-recon history index v1: person\\tledger\\tpersons\\texceptions\\tmakeup_cases\\tpooling (offset,length)\n");
-    let (lh, ph, eh, mh, qh) = (ledger_h.len(), persons_h.len(), exc_h.len(), mk_h.len(), pool_h.len());
+    let (lh, ph, eh, mh, qh) = (
+        ledger_h.len(),
+        persons_h.len(),
+        exc_h.len(),
+        mk_h.len(),
+        pool_h.len(),
+    );
     for i in 0..100_000u32 {
         let id = format!("P{i:07}");
         if id == target {
-            idx.push_str(&format!("{id}\t{far},{}\t{ph},{}\t{eh},0\t{mh},0\t{qh},0\n", rows.len(), person.len()));
+            idx.push_str(&format!(
+                "{id}\t{far},{}\t{ph},{}\t{eh},0\t{mh},0\t{qh},0\n",
+                rows.len(),
+                person.len()
+            ));
         } else {
             idx.push_str(&format!("{id}\t{lh},0\t{ph},0\t{eh},0\t{mh},0\t{qh},0\n"));
         }
@@ -309,11 +397,21 @@ fn lookup_reads_only_the_persons_byte_ranges() {
     let (text, _) = history(dir, target, false);
     let took = started.elapsed();
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert!(flat.contains("2024-01 1 paid at E1 base 5000.00 2024-02 1 arrears at E1 base 5000.00 short 1200.00"), "{text}");
+    assert!(
+        flat.contains(
+            "2024-01 1 paid at E1 base 5000.00 2024-02 1 arrears at E1 base 5000.00 short 1200.00"
+        ),
+        "{text}"
+    );
     assert!(flat.contains("2 covered, 1 paid, 1 short"), "{text}");
     assert!(took < Duration::from_secs(20), "lookup took {took:?}");
     // Persons with no rows at all are still found (empty history).
     let (text, _) = history(dir, "P0000000", false);
     assert!(text.contains("none: no month is covered"), "{text}");
-    bin().arg("history").arg(dir).arg("P0100000").assert().code(2);
+    bin()
+        .arg("history")
+        .arg(dir)
+        .arg("P0100000")
+        .assert()
+        .code(2);
 }

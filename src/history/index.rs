@@ -85,7 +85,10 @@ impl<R: Read + Seek> Index<R> {
         let (line, _) = read_line_at(&mut self.r, self.data_start, self.len)?;
         parse_line(&line)
             .map(Some)
-            .map_err(|problem| SearchError::Malformed { offset: self.data_start, problem })
+            .map_err(|problem| SearchError::Malformed {
+                offset: self.data_start,
+                problem,
+            })
     }
 
     /// Finds `person_id`'s entry in O(log n) seeks and small reads.
@@ -99,7 +102,11 @@ impl<R: Read + Seek> Index<R> {
         let mut hi = self.len;
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            let start = if mid == lo { lo } else { next_line_start(&mut self.r, mid, hi)? };
+            let start = if mid == lo {
+                lo
+            } else {
+                next_line_start(&mut self.r, mid, hi)?
+            };
             if start >= hi {
                 // No line starts in [mid, hi): the ones that start at or
                 // after mid start at or after hi.
@@ -107,10 +114,16 @@ impl<R: Read + Seek> Index<R> {
                 continue;
             }
             let (line, next) = read_line_at(&mut self.r, start, self.len)?;
-            let key = key_of(&line).map_err(|problem| SearchError::Malformed { offset: start, problem })?;
+            let key = key_of(&line).map_err(|problem| SearchError::Malformed {
+                offset: start,
+                problem,
+            })?;
             match unescape_key(key).as_bytes().cmp(target) {
                 Ordering::Equal => {
-                    let e = parse_line(&line).map_err(|problem| SearchError::Malformed { offset: start, problem })?;
+                    let e = parse_line(&line).map_err(|problem| SearchError::Malformed {
+                        offset: start,
+                        problem,
+                    })?;
                     return Ok(Some(e));
                 }
                 Ordering::Less => lo = next,
@@ -147,7 +160,11 @@ fn next_line_start<R: Read + Seek>(r: &mut R, pos: u64, limit: u64) -> io::Resul
 }
 
 /// The line starting at `start` (without its `\n`) and the offset after it.
-fn read_line_at<R: Read + Seek>(r: &mut R, start: u64, len: u64) -> Result<(Vec<u8>, u64), SearchError> {
+fn read_line_at<R: Read + Seek>(
+    r: &mut R,
+    start: u64,
+    len: u64,
+) -> Result<(Vec<u8>, u64), SearchError> {
     r.seek(SeekFrom::Start(start))?;
     let mut line = Vec::with_capacity(128);
     let mut buf = [0u8; 256];
@@ -202,7 +219,10 @@ pub fn parse_line(line: &[u8]) -> Result<Entry, String> {
             .map_err(|_| format!("index length for {} is not a number", FILES[i]))?;
         *r = (o, l);
     }
-    Ok(Entry { person_id: unescape_key(key), ranges })
+    Ok(Entry {
+        person_id: unescape_key(key),
+        ranges,
+    })
 }
 
 #[cfg(test)]
@@ -257,7 +277,9 @@ mod tests {
 
     fn ids(n: usize) -> Vec<String> {
         // Variable-length ids in byte order (some are prefixes of others).
-        let mut v: Vec<String> = (0..n).map(|i| format!("{}", 10_000_000_000u64 + (i as u64) * 7919 % 9_999_991)).collect();
+        let mut v: Vec<String> = (0..n)
+            .map(|i| format!("{}", 10_000_000_000u64 + (i as u64) * 7919 % 9_999_991))
+            .collect();
         v.extend((0..50).map(|i| format!("{i}")));
         v.push("a\tb%c\nd".to_string());
         v.push("a%09".to_string());
@@ -273,11 +295,33 @@ mod tests {
         let data = build(&ids);
         let len = data.len() as u64;
         assert!(len > 4_000_000, "index is {len} bytes");
-        for probe in [0usize, 1, 2, 17, 49, 50, 51, 4242, 50_000, 99_999, ids.len() - 3, ids.len() - 2, ids.len() - 1] {
+        for probe in [
+            0usize,
+            1,
+            2,
+            17,
+            49,
+            50,
+            51,
+            4242,
+            50_000,
+            99_999,
+            ids.len() - 3,
+            ids.len() - 2,
+            ids.len() - 1,
+        ] {
             let id = &ids[probe];
-            let c = Counting { inner: Cursor::new(&data), bytes: 0, reads: 0, seeks: 0 };
+            let c = Counting {
+                inner: Cursor::new(&data),
+                bytes: 0,
+                reads: 0,
+                seeks: 0,
+            };
             let mut idx = Index::new(c, len).unwrap();
-            let e = idx.find(id).unwrap().unwrap_or_else(|| panic!("{id:?} not found"));
+            let e = idx
+                .find(id)
+                .unwrap()
+                .unwrap_or_else(|| panic!("{id:?} not found"));
             assert_eq!(&e.person_id, id);
             let i = ids.iter().position(|x| x == id).unwrap() as u64;
             assert_eq!(e.ranges[0], (i * 1000, 1000));
@@ -285,7 +329,11 @@ mod tests {
             let c = idx.into_inner();
             // log2(4 MB) ≈ 22 probes of at most ~2 small reads each.
             assert!(c.seeks <= 2 * 24 + 2, "{} seeks for {id:?}", c.seeks);
-            assert!(c.bytes <= 48 * 1024, "{} bytes read for {id:?} of {len}", c.bytes);
+            assert!(
+                c.bytes <= 48 * 1024,
+                "{} bytes read for {id:?} of {len}",
+                c.bytes
+            );
         }
     }
 
@@ -295,7 +343,16 @@ mod tests {
         let data = build(&ids);
         let len = data.len() as u64;
         let mut idx = Index::new(Cursor::new(&data), len).unwrap();
-        for absent in ["", "0000", "10000000000x", "a", "a\t", "zz", "\u{10FFFF}", "9999999999999999"] {
+        for absent in [
+            "",
+            "0000",
+            "10000000000x",
+            "a",
+            "a\t",
+            "zz",
+            "\u{10FFFF}",
+            "9999999999999999",
+        ] {
             if ids.iter().any(|x| x == absent) {
                 continue;
             }
@@ -312,7 +369,11 @@ mod tests {
             for i in 0..(2 * n + 2) {
                 let id = format!("p{i:03}");
                 let found = idx.find(&id).unwrap().map(|e| e.person_id);
-                let expect = if i % 2 == 0 && i / 2 < n { Some(id.clone()) } else { None };
+                let expect = if i % 2 == 0 && i / 2 < n {
+                    Some(id.clone())
+                } else {
+                    None
+                };
                 assert_eq!(found, expect, "n={n} id={id}");
             }
         }
@@ -336,14 +397,23 @@ mod tests {
     fn malformed_lines_are_errors_not_panics() {
         let data = b"#c\nabc\t1,2\n".to_vec();
         let mut idx = Index::new(Cursor::new(&data), data.len() as u64).unwrap();
-        assert!(matches!(idx.find("abc"), Err(SearchError::Malformed { offset: 3, .. })));
+        assert!(matches!(
+            idx.find("abc"),
+            Err(SearchError::Malformed { offset: 3, .. })
+        ));
         let data = b"#c\nabc 1,2\n".to_vec();
         let mut idx = Index::new(Cursor::new(&data), data.len() as u64).unwrap();
-        assert!(matches!(idx.find("abc"), Err(SearchError::Malformed { .. })));
+        assert!(matches!(
+            idx.find("abc"),
+            Err(SearchError::Malformed { .. })
+        ));
         assert!(parse_line(b"x\t1,2\t3,4\t5,6\t7,8\tz,9").is_err());
         assert_eq!(
             parse_line(b"x%09\t1,2\t3,4\t5,6\t7,8\t9,10\textra").unwrap(),
-            Entry { person_id: "x\t".into(), ranges: [(1, 2), (3, 4), (5, 6), (7, 8), (9, 10)] }
+            Entry {
+                person_id: "x\t".into(),
+                ranges: [(1, 2), (3, 4), (5, 6), (7, 8), (9, 10)]
+            }
         );
     }
 }

@@ -142,7 +142,7 @@ pub fn to_json(h: &History) -> Value {
                 "principal_individual": money(c.principal_individual),
                 "principal": money(c.principal_employer + c.principal_individual),
                 "late_fee": money(c.late_fee),
-                "late_fee_to": c.late_fee_to(h.as_of.as_deref()).map_or(Value::Null, |d| s(d)),
+                "late_fee_to": c.late_fee_to(h.as_of.as_deref()).map_or(Value::Null, s),
                 "total": money(c.total),
                 "archive_transferred": s(&c.archive_transferred),
             })

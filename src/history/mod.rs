@@ -29,17 +29,24 @@ use std::str::FromStr;
 /// holding them is at most this big (it is a few lines per employer).
 const MAX_GLOBAL_FINDINGS_BYTES: u64 = 16 << 20;
 
+/// Largest byte range read for one person from one file.
+const MAX_RANGE: u64 = 1 << 30;
+
 /// Prints `person_id`'s history from `out_dir` to `out`.
 pub fn run(out_dir: &Path, person_id: &str, json: bool, out: &mut dyn Write) -> Result<()> {
     let h = load(out_dir, person_id)?;
     let rendered = if json {
-        let mut s = serde_json::to_string_pretty(&json::to_json(&h)).unwrap_or_else(|_| "{}".into());
+        let mut s =
+            serde_json::to_string_pretty(&json::to_json(&h)).unwrap_or_else(|_| "{}".into());
         s.push('\n');
         s
     } else {
         text::render(&h)
     };
-    match out.write_all(rendered.as_bytes()).and_then(|()| out.flush()) {
+    match out
+        .write_all(rendered.as_bytes())
+        .and_then(|()| out.flush())
+    {
         Ok(()) => Ok(()),
         // `history … | head` is fine.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
@@ -71,12 +78,14 @@ impl Month {
     fn shortfall(&self) -> Decimal {
         let de = self.due_employer.unwrap_or_default();
         let di = self.due_individual.unwrap_or_default();
-        (de - self.paid_employer).max(Decimal::ZERO) + (di - self.paid_individual).max(Decimal::ZERO)
+        (de - self.paid_employer).max(Decimal::ZERO)
+            + (di - self.paid_individual).max(Decimal::ZERO)
     }
     fn excess(&self) -> Decimal {
         let de = self.due_employer.unwrap_or_default();
         let di = self.due_individual.unwrap_or_default();
-        (self.paid_employer - de).max(Decimal::ZERO) + (self.paid_individual - di).max(Decimal::ZERO)
+        (self.paid_employer - de).max(Decimal::ZERO)
+            + (self.paid_individual - di).max(Decimal::ZERO)
     }
 }
 
@@ -113,7 +122,10 @@ pub struct Finding {
 impl Finding {
     /// Person-level identity findings (periods, insurance empty).
     pub fn is_identity(&self) -> bool {
-        matches!(self.kind.as_str(), "invalid_id_number" | "conflicting_identity" | "duplicate_person")
+        matches!(
+            self.kind.as_str(),
+            "invalid_id_number" | "conflicting_identity" | "duplicate_person"
+        )
     }
 }
 
@@ -153,7 +165,13 @@ pub struct Ym(pub u32);
 impl Ym {
     pub fn parse(s: &str) -> Option<Ym> {
         let b = s.as_bytes();
-        if b.len() != 7 || b[4] != b'-' || !b.iter().enumerate().all(|(i, c)| i == 4 || c.is_ascii_digit()) {
+        if b.len() != 7
+            || b[4] != b'-'
+            || !b
+                .iter()
+                .enumerate()
+                .all(|(i, c)| i == 4 || c.is_ascii_digit())
+        {
             return None;
         }
         let y: u32 = s[..4].parse().ok()?;
@@ -286,7 +304,10 @@ struct Rows {
 /// Reads `person_id`'s history from the finished run in `out_dir`.
 pub fn load(out_dir: &Path, person_id: &str) -> Result<History> {
     if !out_dir.is_dir() {
-        return Err(Error::Usage(format!("{} is not a folder", out_dir.display())));
+        return Err(Error::Usage(format!(
+            "{} is not a folder",
+            out_dir.display()
+        )));
     }
     if !out_dir.join("_SUCCESS").exists() {
         return Err(Error::Usage(format!(
@@ -294,20 +315,29 @@ pub fn load(out_dir: &Path, person_id: &str) -> Result<History> {
             out_dir.display()
         )));
     }
-    let not_found = || Error::Usage(format!("person {person_id} not found in {}", out_dir.display()));
+    let not_found = || {
+        Error::Usage(format!(
+            "person {person_id} not found in {}",
+            out_dir.display()
+        ))
+    };
     let idx_path = out_dir.join("history.idx");
     let mut notes = Vec::new();
     let rows = match File::open(&idx_path) {
         Ok(f) => read_indexed(out_dir, &idx_path, f, person_id)?.ok_or_else(not_found)?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let note = format!(
-                "{} has no history.idx (output of an older version?); scanning the CSV files, which is slow on large runs",
+                "{} has no history.idx (output of an older version?); scanning the CSV files, which is slow on large runs.",
                 out_dir.display()
             );
             eprintln!("contrib-recon: note: {note}");
             notes.push(note);
             let rows = read_scan(out_dir, person_id)?;
-            if rows.ledger.is_empty() && rows.persons.is_empty() && rows.findings.is_empty() && rows.makeup.is_empty() {
+            if rows.ledger.is_empty()
+                && rows.persons.is_empty()
+                && rows.findings.is_empty()
+                && rows.makeup.is_empty()
+            {
                 return Err(not_found());
             }
             rows
@@ -331,7 +361,10 @@ fn read_run_dates(out_dir: &Path) -> (Option<String>, Option<String>) {
 }
 
 fn read_indexed(out_dir: &Path, idx_path: &Path, f: File, person_id: &str) -> Result<Option<Rows>> {
-    let len = f.metadata().map_err(|e| Error::io(idx_path, "cannot read", e))?.len();
+    let len = f
+        .metadata()
+        .map_err(|e| Error::io(idx_path, "cannot read", e))?
+        .len();
     let map_err = |e: index::SearchError| match e {
         index::SearchError::Io(e) => Error::io(idx_path, "cannot read", e),
         index::SearchError::Malformed { offset, problem } => Error::Input {
@@ -340,7 +373,8 @@ fn read_indexed(out_dir: &Path, idx_path: &Path, f: File, person_id: &str) -> Re
             problem,
         },
     };
-    let mut idx = index::Index::new(std::io::BufReader::with_capacity(4096, f), len).map_err(map_err)?;
+    let mut idx =
+        index::Index::new(std::io::BufReader::with_capacity(4096, f), len).map_err(map_err)?;
     let Some(entry) = idx.find(person_id).map_err(map_err)? else {
         return Ok(None);
     };
@@ -426,20 +460,55 @@ fn line_of(path: &Path, offset: u64) -> u64 {
 }
 
 const LEDGER_COLS: [&str; 10] = [
-    "person_id", "insurance", "period", "employer_id", "status", "base", "due_employer",
-    "due_individual", "paid_employer", "paid_individual",
+    "person_id",
+    "insurance",
+    "period",
+    "employer_id",
+    "status",
+    "base",
+    "due_employer",
+    "due_individual",
+    "paid_employer",
+    "paid_individual",
 ];
 const PERSONS_COLS: [&str; 11] = [
-    "person_id", "insurance", "first_period", "last_period", "months_covered", "months_paid",
-    "months_short", "months_gap", "months_overlap", "pooled_total", "state",
+    "person_id",
+    "insurance",
+    "first_period",
+    "last_period",
+    "months_covered",
+    "months_paid",
+    "months_short",
+    "months_gap",
+    "months_overlap",
+    "pooled_total",
+    "state",
 ];
 const EXCEPTIONS_COLS: [&str; 10] = [
-    "kind", "severity", "person_id", "employer_id", "insurance", "from_period", "to_period",
-    "months", "amount", "detail",
+    "kind",
+    "severity",
+    "person_id",
+    "employer_id",
+    "insurance",
+    "from_period",
+    "to_period",
+    "months",
+    "amount",
+    "detail",
 ];
 const MAKEUP_COLS: [&str; 13] = [
-    "person_id", "employer_id", "insurance", "employer_status", "closed_on", "first_period",
-    "last_period", "months", "principal_employer", "principal_individual", "late_fee", "total",
+    "person_id",
+    "employer_id",
+    "insurance",
+    "employer_status",
+    "closed_on",
+    "first_period",
+    "last_period",
+    "months",
+    "principal_employer",
+    "principal_individual",
+    "late_fee",
+    "total",
     "archive_transferred",
 ];
 
@@ -458,14 +527,19 @@ impl CsvFile {
     fn open(out_dir: &Path, name: &str, wanted: &[&str]) -> Result<CsvFile> {
         let path = out_dir.join(name);
         let file = File::open(&path).map_err(|e| Error::io(&path, "cannot open", e))?;
-        let len = file.metadata().map_err(|e| Error::io(&path, "cannot read", e))?.len();
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io(&path, "cannot read", e))?
+            .len();
         // The header is the first line (the writer never quotes a line
         // break into it); read just that.
         let mut head = Vec::new();
         let mut buf = [0u8; 1024];
         let mut f = &file;
         let data_start = loop {
-            let n = f.read(&mut buf).map_err(|e| Error::io(&path, "cannot read", e))?;
+            let n = f
+                .read(&mut buf)
+                .map_err(|e| Error::io(&path, "cannot read", e))?;
             if n == 0 {
                 break head.len() as u64;
             }
@@ -478,7 +552,9 @@ impl CsvFile {
                 return Err(input(&path, 1, "header line is too long".into()));
             }
         };
-        let mut rdr = csv::ReaderBuilder::new().has_headers(false).from_reader(&head[..]);
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(&head[..]);
         let mut rec = csv::StringRecord::new();
         let ok = rdr.read_record(&mut rec).unwrap_or(false);
         if !ok {
@@ -486,12 +562,27 @@ impl CsvFile {
         }
         let mut cols = Vec::with_capacity(wanted.len());
         for w in wanted {
-            match rec.iter().position(|h| h.trim_start_matches('\u{feff}').trim() == *w) {
+            match rec
+                .iter()
+                .position(|h| h.trim_start_matches('\u{feff}').trim() == *w)
+            {
                 Some(i) => cols.push(i),
-                None => return Err(input(&path, 1, format!("required column '{w}' is missing from the header"))),
+                None => {
+                    return Err(input(
+                        &path,
+                        1,
+                        format!("required column '{w}' is missing from the header"),
+                    ))
+                }
             }
         }
-        Ok(CsvFile { path, file, len, data_start, cols })
+        Ok(CsvFile {
+            path,
+            file,
+            len,
+            data_start,
+            cols,
+        })
     }
 
     /// The records in `[offset, offset + length)`, each with its absolute
@@ -511,12 +602,26 @@ impl CsvFile {
                 ),
             });
         }
-        let mut bytes = vec![0u8; usize::try_from(length).unwrap_or(usize::MAX).min(1 << 30)];
+        // One person's rows are kilobytes; refuse absurd ranges rather
+        // than allocate them.
+        if length > MAX_RANGE {
+            return Err(Error::Input {
+                file: self.path.display().to_string(),
+                line: 0,
+                problem: format!(
+                    "history.idx gives one person {length} bytes here, more than {MAX_RANGE}"
+                ),
+            });
+        }
+        let mut bytes = vec![0u8; length as usize];
         self.file
             .seek(SeekFrom::Start(offset))
             .and_then(|_| self.file.read_exact(&mut bytes))
             .map_err(|e| Error::io(&self.path, "cannot read", e))?;
-        let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(&bytes[..]);
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(&bytes[..]);
         let mut out = Vec::new();
         let mut rec = csv::StringRecord::new();
         loop {
@@ -541,8 +646,12 @@ impl CsvFile {
         mut globals: Option<&mut Vec<Finding>>,
         f: &mut dyn FnMut(&CsvFile, &csv::StringRecord, u64) -> Result<()>,
     ) -> Result<()> {
-        let mut file = self.file.try_clone().map_err(|e| Error::io(&self.path, "cannot open", e))?;
-        file.seek(SeekFrom::Start(0)).map_err(|e| Error::io(&self.path, "cannot read", e))?;
+        let mut file = self
+            .file
+            .try_clone()
+            .map_err(|e| Error::io(&self.path, "cannot open", e))?;
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| Error::io(&self.path, "cannot read", e))?;
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(true)
@@ -578,8 +687,12 @@ impl CsvFile {
     }
 
     fn get<'r>(&self, rec: &'r csv::StringRecord, i: usize, offset: u64) -> Result<&'r str> {
-        rec.get(self.cols[i])
-            .ok_or_else(|| self.bad(offset, format!("row has {} fields, fewer than the header", rec.len())))
+        rec.get(self.cols[i]).ok_or_else(|| {
+            self.bad(
+                offset,
+                format!("row has {} fields, fewer than the header", rec.len()),
+            )
+        })
     }
 
     fn check_person(&self, got: &str, offset: u64, person_id: &str) -> Result<()> {
@@ -605,7 +718,8 @@ impl CsvFile {
     }
 
     fn count(&self, s: &str, col: &str, offset: u64) -> Result<u64> {
-        s.parse().map_err(|_| self.bad(offset, format!("{col} '{s}' is not a count")))
+        s.parse()
+            .map_err(|_| self.bad(offset, format!("{col} '{s}' is not a count")))
     }
 
     fn opt_count(&self, s: &str, col: &str, offset: u64) -> Result<Option<u64>> {
@@ -622,7 +736,8 @@ impl CsvFile {
         let period = g(2)?;
         Ok(Month {
             insurance: g(1)?.to_string(),
-            period: Ym::parse(period).ok_or_else(|| self.bad(off, format!("period '{period}' is not YYYY-MM")))?,
+            period: Ym::parse(period)
+                .ok_or_else(|| self.bad(off, format!("period '{period}' is not YYYY-MM")))?,
             employer_id: g(3)?.to_string(),
             status: g(4)?.to_string(),
             base: self.opt_money(g(5)?, "base", off)?,
@@ -633,7 +748,12 @@ impl CsvFile {
         })
     }
 
-    fn person(&self, rec: &csv::StringRecord, off: u64, person_id: &str) -> Result<InsuranceSummary> {
+    fn person(
+        &self,
+        rec: &csv::StringRecord,
+        off: u64,
+        person_id: &str,
+    ) -> Result<InsuranceSummary> {
         let g = |i| self.get(rec, i, off);
         self.check_person(g(0)?, off, person_id)?;
         Ok(InsuranceSummary {
@@ -687,7 +807,11 @@ impl CsvFile {
 }
 
 fn input(path: &Path, line: u64, problem: String) -> Error {
-    Error::Input { file: path.display().to_string(), line, problem }
+    Error::Input {
+        file: path.display().to_string(),
+        line,
+        problem,
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -701,17 +825,33 @@ fn build(
     through: Option<String>,
     notes: Vec<String>,
 ) -> History {
-    let Rows { ledger, persons, findings, global, makeup } = rows;
+    let Rows {
+        ledger,
+        persons,
+        findings,
+        global,
+        makeup,
+    } = rows;
 
     // Runs per insurance (ledger order: insurance, period).
     let mut insurances: Vec<InsuranceHistory> = Vec::new();
     for m in &ledger {
-        if insurances.last().map_or(true, |h| h.insurance != m.insurance) {
-            insurances.push(InsuranceHistory { insurance: m.insurance.clone(), summary: None, runs: Vec::new() });
+        if insurances
+            .last()
+            .map_or(true, |h| h.insurance != m.insurance)
+        {
+            insurances.push(InsuranceHistory {
+                insurance: m.insurance.clone(),
+                summary: None,
+                runs: Vec::new(),
+            });
         }
         let h = insurances.last_mut().expect("pushed above");
         let extend = h.runs.last().is_some_and(|r| {
-            r.to.next() == m.period && r.status == m.status && r.employer_id == m.employer_id && r.base == m.base
+            r.to.next() == m.period
+                && r.status == m.status
+                && r.employer_id == m.employer_id
+                && r.base == m.base
         });
         if extend {
             let r = h.runs.last_mut().expect("checked");
@@ -743,7 +883,11 @@ fn build(
     for p in persons {
         match insurances.iter_mut().find(|h| h.insurance == p.insurance) {
             Some(h) => h.summary = Some(p),
-            None => insurances.push(InsuranceHistory { insurance: p.insurance.clone(), summary: Some(p), runs: Vec::new() }),
+            None => insurances.push(InsuranceHistory {
+                insurance: p.insurance.clone(),
+                summary: Some(p),
+                runs: Vec::new(),
+            }),
         }
     }
 
@@ -753,14 +897,21 @@ fn build(
     let mut cur: Option<(String, Ym, Ym, String)> = None;
     for m in ledger.iter().filter(|m| m.is_covered()) {
         match &mut cur {
-            Some((emp, _, to, ins)) if *ins == m.insurance && *emp == m.employer_id && to.next() == m.period => {
+            Some((emp, _, to, ins))
+                if *ins == m.insurance && *emp == m.employer_id && to.next() == m.period =>
+            {
                 *to = m.period;
             }
             _ => {
                 if let Some(c) = cur.take() {
                     per_ins.push(c);
                 }
-                cur = Some((m.employer_id.clone(), m.period, m.period, m.insurance.clone()));
+                cur = Some((
+                    m.employer_id.clone(),
+                    m.period,
+                    m.period,
+                    m.insurance.clone(),
+                ));
             }
         }
     }
@@ -838,7 +989,10 @@ fn money(d: Decimal) -> String {
 
 /// Findings of `kind`, grouped by (employer, from, to) with their
 /// insurances and summed amounts, in first-seen order.
-fn grouped<'a>(findings: &'a [Finding], kind: &str) -> Vec<(&'a Finding, Vec<String>, Option<Decimal>)> {
+fn grouped<'a>(
+    findings: &'a [Finding],
+    kind: &str,
+) -> Vec<(&'a Finding, Vec<String>, Option<Decimal>)> {
     let mut out: Vec<(&Finding, Vec<String>, Option<Decimal>)> = Vec::new();
     for f in findings.iter().filter(|f| f.kind == kind) {
         match out
@@ -866,7 +1020,13 @@ fn actions(h: &History) -> Vec<Action> {
             .find(|c| c.employer_id == emp && !c.closed_on.is_empty())
             .map(|c| (c.employer_status.as_str(), c.closed_on.as_str()))
     };
-    let emp_label = |e: &str| if e.is_empty() { "individual enrolment".to_string() } else { format!("employer {e}") };
+    let emp_label = |e: &str| {
+        if e.is_empty() {
+            "individual enrolment".to_string()
+        } else {
+            format!("employer {e}")
+        }
+    };
 
     // 1. Stranded enrolments: the decrease must be filed.
     for (f, ins, _) in grouped(&h.findings, "stranded_enrolment") {
@@ -884,7 +1044,9 @@ fn actions(h: &History) -> Vec<Action> {
         let horizon = h.through.as_deref().and_then(Ym::parse);
         if let (Some(later), Some(horizon)) = (later, horizon) {
             if later <= horizon {
-                text.push_str(&format!(" The decrease on file, effective {later}, is too late: correct it."));
+                text.push_str(&format!(
+                    " The decrease on file, effective {later}, is too late: correct it."
+                ));
             }
         }
         out.push(Action {
@@ -912,8 +1074,16 @@ fn actions(h: &History) -> Vec<Action> {
         let fee: Decimal = cases.iter().map(|c| c.late_fee).sum();
         let total: Decimal = cases.iter().map(|c| c.total).sum();
         let ins: Vec<String> = cases.iter().map(|c| c.insurance.clone()).collect();
-        let from = cases.iter().map(|c| c.first_period.as_str()).min().unwrap_or_default();
-        let to = cases.iter().map(|c| c.last_period.as_str()).max().unwrap_or_default();
+        let from = cases
+            .iter()
+            .map(|c| c.first_period.as_str())
+            .min()
+            .unwrap_or_default();
+        let to = cases
+            .iter()
+            .map(|c| c.last_period.as_str())
+            .max()
+            .unwrap_or_default();
         let status = cases[0].employer_status.as_str();
         let mut text = format!(
             "Make up (补缴) {} for {} {} at {} employer {emp}: principal {} employer portion + {} personal account, late fee {}. Record it as payments with kind=makeup (补缴) for each month; the months then become paid and the case closes on the next run.",
@@ -947,7 +1117,11 @@ fn actions(h: &History) -> Vec<Action> {
 
     // 3. Personnel archives not transferred.
     let mut archive_emps: Vec<(&str, Vec<String>, &str, &str)> = Vec::new();
-    for f in h.findings.iter().filter(|f| f.kind == "archive_not_transferred") {
+    for f in h
+        .findings
+        .iter()
+        .filter(|f| f.kind == "archive_not_transferred")
+    {
         match archive_emps.iter_mut().find(|(e, ..)| *e == f.employer_id) {
             Some((_, ins, _, _)) => {
                 if !ins.contains(&f.insurance) {
@@ -1080,10 +1254,16 @@ fn actions(h: &History) -> Vec<Action> {
 
     // 8. Identity.
     if !h.identity_findings.is_empty() {
-        let kinds: BTreeSet<&str> = h.identity_findings.iter().map(|f| f.kind.as_str()).collect();
+        let kinds: BTreeSet<&str> = h
+            .identity_findings
+            .iter()
+            .map(|f| f.kind.as_str())
+            .collect();
         let mut text = String::from("Check the person's ID card against the registered ID number");
         if kinds.contains("duplicate_person") {
-            text.push_str(" and merge the duplicate registrations (same ID number under several person ids)");
+            text.push_str(
+                " and merge the duplicate registrations (same ID number under several person ids)",
+            );
         }
         text.push('.');
         out.push(Action {
@@ -1105,9 +1285,23 @@ mod tests {
 
     #[test]
     fn ym() {
-        assert_eq!(Ym::parse("2024-02").map(|p| p.to_string()), Some("2024-02".into()));
-        assert_eq!(Ym::parse("2024-12").map(|p| p.next().to_string()), Some("2025-01".into()));
-        for bad in ["2024-13", "2024-00", "202402", "2024/02", "24-02", "2024-2", "２０２４-02"] {
+        assert_eq!(
+            Ym::parse("2024-02").map(|p| p.to_string()),
+            Some("2024-02".into())
+        );
+        assert_eq!(
+            Ym::parse("2024-12").map(|p| p.next().to_string()),
+            Some("2025-01".into())
+        );
+        for bad in [
+            "2024-13",
+            "2024-00",
+            "202402",
+            "2024/02",
+            "24-02",
+            "2024-2",
+            "２０２４-02",
+        ] {
             assert_eq!(Ym::parse(bad), None, "{bad}");
         }
     }

@@ -35,7 +35,11 @@ pub fn render(h: &History) -> String {
         let _ = writeln!(o, "  ID number   no findings");
     } else {
         for (i, f) in h.identity_findings.iter().enumerate() {
-            let label = if i == 0 { "  ID number   " } else { "              " };
+            let label = if i == 0 {
+                "  ID number   "
+            } else {
+                "              "
+            };
             let _ = writeln!(o, "{label}{} {}", f.severity, clean(&f.kind));
             wrap_into(&mut o, &clean(&f.detail), 14, 14);
         }
@@ -65,7 +69,10 @@ pub fn render(h: &History) -> String {
 
     // Months by status.
     heading(&mut o, "MONTHS BY STATUS");
-    let _ = writeln!(o, "  (short: due but not paid; over: paid beyond due; held: paid, kept in suspense)");
+    let _ = writeln!(
+        o,
+        "  (short: due but not paid; over: paid beyond due; held: paid, kept in suspense)"
+    );
     if h.insurances.is_empty() {
         let _ = writeln!(o, "  no ledger months");
     }
@@ -94,7 +101,10 @@ pub fn render(h: &History) -> String {
         }
         wrap_into(&mut o, &format!("  {head}"), 0, 4);
         for r in &ins.runs {
-            let base = r.base.map(|b| format!("base {}", money(b))).unwrap_or_default();
+            let base = r
+                .base
+                .map(|b| format!("base {}", money(b)))
+                .unwrap_or_default();
             let extra = match r.status.as_str() {
                 "arrears" | "underpaid" => format!("short {}", money(r.shortfall)),
                 "overpaid" => format!("over {}", money(r.excess)),
@@ -139,13 +149,22 @@ pub fn render(h: &History) -> String {
             }
         }
         for emp in emps {
-            let cases: Vec<_> = h.makeup_cases.iter().filter(|c| c.employer_id == emp).collect();
+            let cases: Vec<_> = h
+                .makeup_cases
+                .iter()
+                .filter(|c| c.employer_id == emp)
+                .collect();
             let c0 = cases[0];
             let archive = match c0.archive_transferred.as_str() {
                 "" => "not registered".to_string(),
                 a => clean(a),
             };
-            let head = format!("Employer {}: {} on {}", clean(emp), clean(&c0.employer_status), clean(&c0.closed_on));
+            let head = format!(
+                "Employer {}: {} on {}",
+                clean(emp),
+                clean(&c0.employer_status),
+                clean(&c0.closed_on)
+            );
             wrap_into(&mut o, &format!("  {head}"), 0, 4);
             let mut sub = format!("archive transferred: {archive}");
             if let Some(to) = c0.late_fee_to(h.as_of.as_deref()) {
@@ -172,7 +191,10 @@ pub fn render(h: &History) -> String {
             }
         }
         let t = h.makeup_totals();
-        let multi = h.makeup_cases.iter().any(|c| c.employer_id != h.makeup_cases[0].employer_id);
+        let multi = h
+            .makeup_cases
+            .iter()
+            .any(|c| c.employer_id != h.makeup_cases[0].employer_id);
         let _ = writeln!(
             o,
             "  {:<12} {:<16} {:>3} {:>10} {:>10} {:>10} {:>10}",
@@ -223,19 +245,34 @@ fn findings(o: &mut String, list: &[Finding]) {
     for f in list {
         let same = |g: &&mut Vec<&Finding>| {
             let h = g[0];
-            h.kind == f.kind && h.severity == f.severity && h.employer_id == f.employer_id && h.from == f.from && h.to == f.to && h.months == f.months
+            h.kind == f.kind
+                && h.severity == f.severity
+                && h.employer_id == f.employer_id
+                && h.from == f.from
+                && h.to == f.to
+                && h.months == f.months
         };
         match groups.iter_mut().find(|g| same(g)) {
             Some(g) => g.push(f),
             None => groups.push(vec![f]),
         }
     }
-    groups.sort_by(|a, b| (&a[0].from, &a[0].kind, &a[0].employer_id).cmp(&(&b[0].from, &b[0].kind, &b[0].employer_id)));
+    groups.sort_by(|a, b| {
+        (&a[0].from, &a[0].kind, &a[0].employer_id).cmp(&(
+            &b[0].from,
+            &b[0].kind,
+            &b[0].employer_id,
+        ))
+    });
     for g in groups {
         let f = g[0];
         let _ = writeln!(o, "  {:<8} {}", clean(&f.severity), clean(&f.kind));
         let mut what: Vec<String> = Vec::new();
-        let ins: Vec<String> = g.iter().filter(|f| !f.insurance.is_empty()).map(|f| clean(&f.insurance)).collect();
+        let ins: Vec<String> = g
+            .iter()
+            .filter(|f| !f.insurance.is_empty())
+            .map(|f| clean(&f.insurance))
+            .collect();
         if !ins.is_empty() {
             what.push(join(&ins));
         }
@@ -260,7 +297,11 @@ fn findings(o: &mut String, list: &[Finding]) {
             wrap_into(o, &clean(&f.detail), 11, 11);
         } else {
             for x in &g {
-                let d = if x.insurance.is_empty() { clean(&x.detail) } else { format!("{}: {}", clean(&x.insurance), clean(&x.detail)) };
+                let d = if x.insurance.is_empty() {
+                    clean(&x.detail)
+                } else {
+                    format!("{}: {}", clean(&x.insurance), clean(&x.detail))
+                };
                 wrap_into(o, &d, 11, 13);
             }
         }
@@ -292,7 +333,9 @@ pub fn clean(s: &str) -> String {
         .map(|c| match c {
             '\n' | '\r' | '\t' => ' ',
             c if c.is_control() => '\u{FFFD}',
-            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' => '\u{FFFD}',
+            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' => {
+                '\u{FFFD}'
+            }
             c => c,
         })
         .collect()

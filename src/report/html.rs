@@ -69,7 +69,9 @@ fn get<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
 }
 
 fn cents_at(v: &Value, path: &[&str]) -> Option<Cents> {
-    get(v, path).and_then(|x| x.as_str()).and_then(|s| super::parse_cents(s.as_bytes()))
+    get(v, path)
+        .and_then(|x| x.as_str())
+        .and_then(|s| super::parse_cents(s.as_bytes()))
 }
 
 const CSS: &str = r#"
@@ -154,12 +156,18 @@ pub fn render(d: &Data) -> String {
 }
 
 fn fact(o: &mut String, k: &str, v: &str) {
-    let _ = write!(o, "<div class=\"fact\"><div class=\"k\">{k}</div><div class=\"v\">{v}</div></div>");
+    let _ = write!(
+        o,
+        "<div class=\"fact\"><div class=\"k\">{k}</div><div class=\"v\">{v}</div></div>"
+    );
 }
 
 fn header(o: &mut String, d: &Data) {
     let s = &d.summary;
-    let _ = writeln!(o, "<header>\n<h1>Contribution reconciliation — run report</h1>");
+    let _ = writeln!(
+        o,
+        "<header>\n<h1>Contribution reconciliation — run report</h1>"
+    );
     let _ = writeln!(
         o,
         "<p>{} {} · status <b>{}</b> · late fees accrue to <b>{}</b> · contributions due through <b>{}</b></p>\n</header>",
@@ -173,18 +181,37 @@ fn header(o: &mut String, d: &Data) {
     fact(o, "As of (late fees to)", &jv(s.get("as_of")));
     fact(o, "Through (last month due)", &jv(s.get("through")));
     fact(o, "Persons", &jv(get(s, &["counts", "persons"])));
-    fact(o, "Person × insurance", &jv(get(s, &["counts", "person_insurances"])));
+    fact(
+        o,
+        "Person × insurance",
+        &jv(get(s, &["counts", "person_insurances"])),
+    );
     fact(o, "Ledger months", &jv(get(s, &["counts", "ledger_rows"])));
     fact(o, "Findings", &jv(get(s, &["counts", "findings"])));
     fact(o, "Make-up cases", &jv(get(s, &["counts", "makeup_cases"])));
     fact(o, "Rejected rows", &jv(get(s, &["counts", "rejects"])));
-    fact(o, "Payments accepted", &jv(get(s, &["counts", "payments_accepted"])));
-    fact(o, "Payments deferred", &jv(get(s, &["counts", "payments_deferred"])));
+    fact(
+        o,
+        "Payments accepted",
+        &jv(get(s, &["counts", "payments_accepted"])),
+    );
+    fact(
+        o,
+        "Payments deferred",
+        &jv(get(s, &["counts", "payments_deferred"])),
+    );
     let _ = write!(o, "</div>");
     if let Some(Value::Object(opts)) = s.get("options") {
         let _ = write!(o, "<p class=\"note\">Options: ");
         let mut first = true;
-        for k in ["tolerance", "late_fee_rate", "encoding", "delimiter", "rates", "max_reject_rate"] {
+        for k in [
+            "tolerance",
+            "late_fee_rate",
+            "encoding",
+            "delimiter",
+            "rates",
+            "max_reject_rate",
+        ] {
             if let Some(v) = opts.get(k) {
                 if !first {
                     o.push_str(" · ");
@@ -212,11 +239,19 @@ fn control(o: &mut String, d: &Data) {
     // Recheck from the numbers too, not only the flags.
     let agree = matches!((lhs, rhs), (Some(a), Some(b)) if a == b);
     let ok = money_ok == Some(true) && rows_ok == Some(true) && agree;
-    let _ = writeln!(o, "<section class=\"control{}\">", if ok { "" } else { " bad" });
+    let _ = writeln!(
+        o,
+        "<section class=\"control{}\">",
+        if ok { "" } else { " bad" }
+    );
     let _ = writeln!(
         o,
         "<p class=\"verdict\">Control totals: {}</p>",
-        if ok { "balanced ✔" } else { "NOT balanced ✘" }
+        if ok {
+            "balanced ✔"
+        } else {
+            "NOT balanced ✘"
+        }
     );
     let _ = writeln!(o, "<table>");
     let _ = writeln!(
@@ -229,8 +264,16 @@ fn control(o: &mut String, d: &Data) {
         "<tr><td>Pooled + suspense + deferred</td><td class=\"n\">{}</td></tr>",
         jv(get(s, &["control", "pooled_plus_suspense_plus_deferred"]))
     );
-    for (label, key) in [("pooled", "pooled_total"), ("suspense", "suspense"), ("deferred (after the horizon)", "deferred")] {
-        let _ = writeln!(o, "<tr class=\"sub\"><td>{label}</td><td class=\"n\">{}</td></tr>", jv(get(s, &["money", key])));
+    for (label, key) in [
+        ("pooled", "pooled_total"),
+        ("suspense", "suspense"),
+        ("deferred (after the horizon)", "deferred"),
+    ] {
+        let _ = writeln!(
+            o,
+            "<tr class=\"sub\"><td>{label}</td><td class=\"n\">{}</td></tr>",
+            jv(get(s, &["money", key]))
+        );
     }
     let diff = match (lhs, rhs) {
         (Some(a), Some(b)) => money(b - a),
@@ -257,7 +300,11 @@ fn inputs(o: &mut String, d: &Data) {
     let Some(Value::Array(list)) = d.summary.get("inputs") else {
         return;
     };
-    let _ = writeln!(o, "<section><h2>Inputs ({} files)</h2>", count(list.len() as u64));
+    let _ = writeln!(
+        o,
+        "<section><h2>Inputs ({} files)</h2>",
+        count(list.len() as u64)
+    );
     let _ = writeln!(
         o,
         "<table><tr><th>File</th><th>Kind</th><th>Encoding</th><th class=\"n\">Bytes</th><th class=\"n\">Rows read</th><th class=\"n\">Accepted</th><th class=\"n\">Rejected</th><th class=\"n\">Rejected %</th></tr>"
@@ -265,7 +312,11 @@ fn inputs(o: &mut String, d: &Data) {
     let num = |v: &Value, k: &str| v.get(k).and_then(Value::as_u64);
     let (mut tr, mut ta, mut tj, mut tb) = (0u64, 0u64, 0u64, 0u64);
     for (i, inp) in list.iter().enumerate() {
-        let (r, a, j) = (num(inp, "rows_read"), num(inp, "accepted"), num(inp, "rejected"));
+        let (r, a, j) = (
+            num(inp, "rows_read"),
+            num(inp, "accepted"),
+            num(inp, "rejected"),
+        );
         tr += r.unwrap_or(0);
         ta += a.unwrap_or(0);
         tj += j.unwrap_or(0);
@@ -317,7 +368,10 @@ fn pct(part: u64, whole: u64) -> String {
 
 fn statuses(o: &mut String, d: &Data) {
     let _ = writeln!(o, "<section><h2>Ledger months by status</h2><table>");
-    let _ = writeln!(o, "<tr><th>Status</th><th class=\"n\">Months</th><th class=\"n\">Share</th></tr>");
+    let _ = writeln!(
+        o,
+        "<tr><th>Status</th><th class=\"n\">Months</th><th class=\"n\">Share</th></tr>"
+    );
     if let Some(Value::Object(m)) = get(&d.summary, &["counts", "ledger_status"]) {
         let total: u64 = m.values().filter_map(Value::as_u64).sum();
         for (k, v) in m {
@@ -329,7 +383,11 @@ fn statuses(o: &mut String, d: &Data) {
                 pct(v.as_u64().unwrap_or(0), total)
             );
         }
-        let _ = writeln!(o, "<tr class=\"total\"><td>All</td><td class=\"n\">{}</td><td></td></tr>", count(total));
+        let _ = writeln!(
+            o,
+            "<tr class=\"total\"><td>All</td><td class=\"n\">{}</td><td></td></tr>",
+            count(total)
+        );
     }
     let _ = writeln!(o, "</table></section>");
 }
@@ -340,7 +398,11 @@ fn money_table(o: &mut String, d: &Data) {
         for (k, v) in m {
             match v {
                 Value::Object(sub) => {
-                    let _ = writeln!(o, "<tr><td>{}</td><td></td></tr>", esc(&k.replace('_', " ")));
+                    let _ = writeln!(
+                        o,
+                        "<tr><td>{}</td><td></td></tr>",
+                        esc(&k.replace('_', " "))
+                    );
                     for (k2, v2) in sub {
                         let _ = writeln!(
                             o,
@@ -351,7 +413,12 @@ fn money_table(o: &mut String, d: &Data) {
                     }
                 }
                 v => {
-                    let _ = writeln!(o, "<tr><td>{}</td><td class=\"n\">{}</td></tr>", esc(&k.replace('_', " ")), jv(Some(v)));
+                    let _ = writeln!(
+                        o,
+                        "<tr><td>{}</td><td class=\"n\">{}</td></tr>",
+                        esc(&k.replace('_', " ")),
+                        jv(Some(v))
+                    );
                 }
             }
         }
@@ -366,7 +433,11 @@ fn chart_section(o: &mut String, d: &Data) {
         return;
     }
     let series = Series::new(&d.months);
-    let per = if series.bucket == 1 { "per month".to_string() } else { format!("per {} months", series.bucket) };
+    let per = if series.bucket == 1 {
+        "per month".to_string()
+    } else {
+        format!("per {} months", series.bucket)
+    };
     let _ = writeln!(
         o,
         "<p class=\"legend\"><span><i class=\"sw\" style=\"background:var(--due)\"></i>due (employer + individual)</span><span><i class=\"sw\" style=\"background:var(--paid)\"></i>paid (employer + individual)</span><span class=\"detail\">yuan {per}; hover for values</span></p>"
@@ -385,7 +456,7 @@ fn chart_section(o: &mut String, d: &Data) {
 
 /// A step of 1, 2 or 5 × 10^k near `raw`.
 fn nice_step(raw: f64) -> f64 {
-    if !(raw > 0.0) {
+    if raw.is_nan() || raw <= 0.0 {
         return 1.0;
     }
     let p = 10f64.powf(raw.log10().floor());
@@ -454,7 +525,12 @@ impl Series {
             p.paid += t.paid;
             p.rows += t.rows;
         }
-        Series { pts, first, last, bucket }
+        Series {
+            pts,
+            first,
+            last,
+            bucket,
+        }
     }
 
     fn n(&self) -> usize {
@@ -475,7 +551,11 @@ impl Series {
         if self.bucket == 1 {
             ym(from)
         } else {
-            format!("{}..{}", ym(from), ym((from + self.bucket - 1).min(self.last)))
+            format!(
+                "{}..{}",
+                ym(from),
+                ym((from + self.bucket - 1).min(self.last))
+            )
         }
     }
 }
@@ -498,9 +578,23 @@ impl YScale {
         let lo = lo.min(0.0);
         let hi = hi.max(0.0);
         let step = nice_step((hi - lo) / ticks);
-        let top = if hi > 0.0 { (hi / step).ceil() * step } else { step };
-        let bot = if lo < 0.0 { (lo / step).floor() * step } else { 0.0 };
-        YScale { bot, top, step, y0: T, h: height - T - B }
+        let top = if hi > 0.0 {
+            (hi / step).ceil() * step
+        } else {
+            step
+        };
+        let bot = if lo < 0.0 {
+            (lo / step).floor() * step
+        } else {
+            0.0
+        };
+        YScale {
+            bot,
+            top,
+            step,
+            y0: T,
+            h: height - T - B,
+        }
     }
     fn y(&self, v: f64) -> f64 {
         self.y0 + (self.top - v) / (self.top - self.bot) * self.h
@@ -533,7 +627,10 @@ fn frame(s: &mut String, series: &Series, ys: &YScale, height: f64, title: &str)
     // January of every k-th year, at most ~16 labels.
     let (first, last) = (series.first, series.last);
     let years = (last / 12) - (first / 12) + 1;
-    let k = [1u32, 2, 5, 10, 20, 50, 100].into_iter().find(|k| years / k <= 16).unwrap_or(200);
+    let k = [1u32, 2, 5, 10, 20, 50, 100]
+        .into_iter()
+        .find(|k| years / k <= 16)
+        .unwrap_or(200);
     let mut yr = (first / 12).div_ceil(k) * k;
     while yr * 12 <= last {
         let m = yr * 12;
@@ -547,18 +644,32 @@ fn frame(s: &mut String, series: &Series, ys: &YScale, height: f64, title: &str)
         );
         yr += k;
     }
-    let _ = writeln!(s, "<line x1=\"{L}\" x2=\"{L}\" y1=\"{T}\" y2=\"{:.1}\" stroke=\"#9aa3b2\"/>", height - B);
+    let _ = writeln!(
+        s,
+        "<line x1=\"{L}\" x2=\"{L}\" y1=\"{T}\" y2=\"{:.1}\" stroke=\"#9aa3b2\"/>",
+        height - B
+    );
 }
 
 /// Due and paid as two lines, with native tooltips (no script).
 fn due_paid_chart(series: &Series) -> String {
     const H: f64 = 340.0;
     let pts = &series.pts;
-    let hi = pts.iter().map(|p| yuan(p.due.max(p.paid))).fold(0.0, f64::max);
-    let lo = pts.iter().map(|p| yuan(p.due.min(p.paid))).fold(0.0, f64::min);
+    let hi = pts
+        .iter()
+        .map(|p| yuan(p.due.max(p.paid)))
+        .fold(0.0, f64::max);
+    let lo = pts
+        .iter()
+        .map(|p| yuan(p.due.min(p.paid)))
+        .fold(0.0, f64::min);
     let ys = YScale::new(lo, hi, 5.0, H);
     let mut s = String::with_capacity(64 * 1024);
-    let title = format!("Due versus paid by month, {} to {}", ym(series.first), ym(series.last));
+    let title = format!(
+        "Due versus paid by month, {} to {}",
+        ym(series.first),
+        ym(series.last)
+    );
     frame(&mut s, series, &ys, H, &title);
     let poly = |f: &dyn Fn(&MonthTotals) -> Cents| {
         let mut p = String::with_capacity(pts.len() * 14);
@@ -609,7 +720,11 @@ fn difference_chart(series: &Series) -> String {
     let lo = pts.iter().map(diff).fold(0.0, f64::min);
     let ys = YScale::new(lo, hi, 4.0, H);
     let mut s = String::with_capacity(32 * 1024);
-    let title = format!("Paid minus due by month, {} to {}", ym(series.first), ym(series.last));
+    let title = format!(
+        "Paid minus due by month, {} to {}",
+        ym(series.first),
+        ym(series.last)
+    );
     frame(&mut s, series, &ys, H, &title);
     let bw = (series.slot() * 0.8).max(0.6);
     let y0 = ys.y(0.0);
@@ -670,7 +785,9 @@ fn findings(o: &mut String, d: &Data) {
     );
     let mut by_sev: BTreeMap<(u8, &str), u64> = BTreeMap::new();
     for ((kind, severity), k) in rows {
-        *by_sev.entry((sev_rank(severity), severity.as_str())).or_default() += k.count;
+        *by_sev
+            .entry((sev_rank(severity), severity.as_str()))
+            .or_default() += k.count;
         let _ = writeln!(
             o,
             "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"detail\">{}</td></tr>",
@@ -681,7 +798,10 @@ fn findings(o: &mut String, d: &Data) {
             esc(&k.example)
         );
     }
-    let totals: Vec<String> = by_sev.iter().map(|((_, s), n)| format!("{} {}", count(*n), esc(s))).collect();
+    let totals: Vec<String> = by_sev
+        .iter()
+        .map(|((_, s), n)| format!("{} {}", count(*n), esc(s)))
+        .collect();
     let _ = writeln!(
         o,
         "<tr class=\"total\"><td>All findings</td><td colspan=\"2\" class=\"n\">{}</td><td></td><td class=\"detail\">{}</td></tr></table></section>",
@@ -691,7 +811,10 @@ fn findings(o: &mut String, d: &Data) {
 }
 
 fn arrears(o: &mut String, d: &Data) {
-    let _ = writeln!(o, "<section><h2>Top {TOP_ARREARS} employers by arrears</h2>");
+    let _ = writeln!(
+        o,
+        "<section><h2>Top {TOP_ARREARS} employers by arrears</h2>"
+    );
     if d.arrears.is_empty() {
         let _ = writeln!(o, "<p>No arrears at open employers.</p></section>");
         return;
@@ -737,7 +860,13 @@ fn makeup(o: &mut String, d: &Data) {
         o,
         "<table><tr><th>Employer</th><th>Status</th><th>Closed on</th><th>Archive transferred</th><th class=\"n\">Persons</th><th class=\"n\">Cases</th><th class=\"n\">Months</th><th class=\"n\">Principal employer</th><th class=\"n\">Principal personal account</th><th class=\"n\">Late fee</th><th class=\"n\">Total</th></tr>"
     );
-    let row = |o: &mut String, label: String, status: String, closed: String, archive: String, g: (u64, u64, u64, Cents, Cents, Cents, Cents), class: &str| {
+    let row = |o: &mut String,
+               label: String,
+               status: String,
+               closed: String,
+               archive: String,
+               g: (u64, u64, u64, Cents, Cents, Cents, Cents),
+               class: &str| {
         let _ = writeln!(
             o,
             "<tr{class}><td class=\"id\">{label}</td><td>{status}</td><td class=\"n\">{closed}</td><td>{archive}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
@@ -751,10 +880,27 @@ fn makeup(o: &mut String, d: &Data) {
         );
     };
     let tup = |g: &super::MakeupGroup| {
-        (g.persons, g.cases, g.months, g.principal_employer, g.principal_individual, g.late_fee, g.total)
+        (
+            g.persons,
+            g.cases,
+            g.months,
+            g.principal_employer,
+            g.principal_individual,
+            g.late_fee,
+            g.total,
+        )
     };
-    let add = |a: (u64, u64, u64, Cents, Cents, Cents, Cents), b: (u64, u64, u64, Cents, Cents, Cents, Cents)| {
-        (a.0 + b.0, a.1 + b.1, a.2 + b.2, a.3 + b.3, a.4 + b.4, a.5 + b.5, a.6 + b.6)
+    let add = |a: (u64, u64, u64, Cents, Cents, Cents, Cents),
+               b: (u64, u64, u64, Cents, Cents, Cents, Cents)| {
+        (
+            a.0 + b.0,
+            a.1 + b.1,
+            a.2 + b.2,
+            a.3 + b.3,
+            a.4 + b.4,
+            a.5 + b.5,
+            a.6 + b.6,
+        )
     };
     let mut rest = (0, 0, 0, 0, 0, 0, 0);
     let mut all = (0, 0, 0, 0, 0, 0, 0);
@@ -766,7 +912,15 @@ fn makeup(o: &mut String, d: &Data) {
                 "" => "<span class=\"no\">not registered</span>".to_string(),
                 a => esc(a),
             };
-            row(o, esc(emp), esc(&g.status), esc(&g.closed_on), archive, tup(g), "");
+            row(
+                o,
+                esc(emp),
+                esc(&g.status),
+                esc(&g.closed_on),
+                archive,
+                tup(g),
+                "",
+            );
         } else {
             rest = add(rest, tup(g));
         }
@@ -774,7 +928,10 @@ fn makeup(o: &mut String, d: &Data) {
     if d.makeup.len() > MAKEUP_EMPLOYERS_SHOWN {
         row(
             o,
-            format!("{} more employers", count((d.makeup.len() - MAKEUP_EMPLOYERS_SHOWN) as u64)),
+            format!(
+                "{} more employers",
+                count((d.makeup.len() - MAKEUP_EMPLOYERS_SHOWN) as u64)
+            ),
             String::new(),
             String::new(),
             String::new(),
@@ -782,7 +939,15 @@ fn makeup(o: &mut String, d: &Data) {
             " class=\"sub\"",
         );
     }
-    row(o, format!("All {} employers", count(d.makeup.len() as u64)), String::new(), String::new(), String::new(), all, " class=\"total\"");
+    row(
+        o,
+        format!("All {} employers", count(d.makeup.len() as u64)),
+        String::new(),
+        String::new(),
+        String::new(),
+        all,
+        " class=\"total\"",
+    );
     let _ = writeln!(
         o,
         "</table><p class=\"note\">Persons are counted per employer. The personal-account part of the principal ranks with wages in a bankruptcy, the employer part with taxes (Enterprise Bankruptcy Law art. 113). Late fees of bankrupt employers stop at the bankruptcy date.</p></section>"
@@ -795,11 +960,19 @@ fn rejects(o: &mut String, d: &Data) {
         if m.is_empty() {
             let _ = writeln!(o, "<p>No rejected rows.</p>");
         } else {
-            let _ = writeln!(o, "<table><tr><th>Reason</th><th class=\"n\">Rows</th></tr>");
+            let _ = writeln!(
+                o,
+                "<table><tr><th>Reason</th><th class=\"n\">Rows</th></tr>"
+            );
             let mut v: Vec<_> = m.iter().collect();
             v.sort_by(|a, b| b.1.as_u64().cmp(&a.1.as_u64()).then_with(|| a.0.cmp(b.0)));
             for (k, n) in v {
-                let _ = writeln!(o, "<tr><td>{}</td><td class=\"n\">{}</td></tr>", esc(k), jv(Some(n)));
+                let _ = writeln!(
+                    o,
+                    "<tr><td>{}</td><td class=\"n\">{}</td></tr>",
+                    esc(k),
+                    jv(Some(n))
+                );
             }
             let _ = writeln!(
                 o,
@@ -824,7 +997,10 @@ fn rejects(o: &mut String, d: &Data) {
                 esc(&r.raw)
             );
         }
-        let _ = writeln!(o, "</table><p class=\"note\">All rejected rows are in rejects.csv.</p>");
+        let _ = writeln!(
+            o,
+            "</table><p class=\"note\">All rejected rows are in rejects.csv.</p>"
+        );
     }
     let _ = writeln!(o, "</section>");
 }
@@ -844,11 +1020,32 @@ fn checks(o: &mut String, d: &Data) {
         );
     };
     let cnt = |o: &mut String, label: &str, file: u64, summ: Option<u64>| {
-        line(o, label, count(file), summ.map_or("—".into(), count), summ.map(|x| x == file));
+        line(
+            o,
+            label,
+            count(file),
+            summ.map_or("—".into(), count),
+            summ.map(|x| x == file),
+        );
     };
-    cnt(o, "ledger.csv rows = counts.ledger_rows", d.ledger_rows, u(&["counts", "ledger_rows"]));
-    cnt(o, "exceptions.csv rows = counts.findings", d.findings_rows, u(&["counts", "findings"]));
-    cnt(o, "makeup_cases.csv rows = counts.makeup_cases", d.makeup_rows, u(&["counts", "makeup_cases"]));
+    cnt(
+        o,
+        "ledger.csv rows = counts.ledger_rows",
+        d.ledger_rows,
+        u(&["counts", "ledger_rows"]),
+    );
+    cnt(
+        o,
+        "exceptions.csv rows = counts.findings",
+        d.findings_rows,
+        u(&["counts", "findings"]),
+    );
+    cnt(
+        o,
+        "makeup_cases.csv rows = counts.makeup_cases",
+        d.makeup_rows,
+        u(&["counts", "makeup_cases"]),
+    );
     let summ_paid = match (
         cents_at(s, &["money", "paid_employer_in_ledger"]),
         cents_at(s, &["money", "paid_individual_in_ledger"]),
@@ -881,7 +1078,10 @@ mod tests {
 
     #[test]
     fn escapes_the_five() {
-        assert_eq!(esc(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            esc(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
     }
 
     #[test]
@@ -906,7 +1106,14 @@ mod tests {
     fn chart_is_bounded_on_a_long_span() {
         let mut m = BTreeMap::new();
         for i in (1950 * 12..2101 * 12).step_by(7) {
-            m.insert(i, MonthTotals { due: 100_00, paid: 90_00, rows: 1 });
+            m.insert(
+                i,
+                MonthTotals {
+                    due: 10_000,
+                    paid: 9_000,
+                    rows: 1,
+                },
+            );
         }
         let series = Series::new(&m);
         assert_eq!(series.bucket, 2);

@@ -53,7 +53,10 @@ pub fn write_report(out_dir: &Path) -> Result<()> {
 /// finished run (`_SUCCESS` present).
 pub fn command(out_dir: &Path) -> Result<()> {
     if !out_dir.join("_SUCCESS").exists() {
-        return Err(Error::Usage(format!("{} is not a finished run (no _SUCCESS)", out_dir.display())));
+        return Err(Error::Usage(format!(
+            "{} is not a finished run (no _SUCCESS)",
+            out_dir.display()
+        )));
     }
     write_report(out_dir)
 }
@@ -157,7 +160,10 @@ fn read_summary(out_dir: &Path) -> Result<serde_json::Value> {
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::Usage(format!("{} is not a run's output folder (no summary.json)", out_dir.display())))
+            return Err(Error::Usage(format!(
+                "{} is not a run's output folder (no summary.json)",
+                out_dir.display()
+            )))
         }
         Err(e) => return Err(Error::io(&path, "cannot read", e)),
     };
@@ -167,7 +173,11 @@ fn read_summary(out_dir: &Path) -> Result<serde_json::Value> {
         problem: format!("not valid JSON: {e}"),
     })?;
     if !v.is_object() {
-        return Err(Error::Input { file: path.display().to_string(), line: 1, problem: "not a JSON object".into() });
+        return Err(Error::Input {
+            file: path.display().to_string(),
+            line: 1,
+            problem: "not a JSON object".into(),
+        });
     }
     match v.get("status").and_then(|s| s.as_str()) {
         Some("ok") => Ok(v),
@@ -209,12 +219,19 @@ impl Csv {
                 })?;
             cols.push(i);
         }
-        Ok(Csv { path, rdr, cols, rec: csv::ByteRecord::new() })
+        Ok(Csv {
+            path,
+            rdr,
+            cols,
+            rec: csv::ByteRecord::new(),
+        })
     }
 
     /// Reads the next record; `false` at the end.
     fn next(&mut self) -> Result<bool> {
-        self.rdr.read_byte_record(&mut self.rec).map_err(|e| csv_err(&self.path, e))
+        self.rdr
+            .read_byte_record(&mut self.rec)
+            .map_err(|e| csv_err(&self.path, e))
     }
 
     fn line(&self) -> u64 {
@@ -232,7 +249,12 @@ impl Csv {
 
     fn cents(&self, i: usize, col: &str) -> Result<Cents> {
         let v = self.get(i);
-        parse_cents(v).ok_or_else(|| self.bad(format!("{col} '{}' is not an amount", String::from_utf8_lossy(v))))
+        parse_cents(v).ok_or_else(|| {
+            self.bad(format!(
+                "{col} '{}' is not an amount",
+                String::from_utf8_lossy(v)
+            ))
+        })
     }
 
     fn opt_cents(&self, i: usize, col: &str) -> Result<Option<Cents>> {
@@ -248,11 +270,20 @@ impl Csv {
         std::str::from_utf8(v)
             .ok()
             .and_then(|s| s.parse().ok())
-            .ok_or_else(|| self.bad(format!("{col} '{}' is not a count", String::from_utf8_lossy(v))))
+            .ok_or_else(|| {
+                self.bad(format!(
+                    "{col} '{}' is not a count",
+                    String::from_utf8_lossy(v)
+                ))
+            })
     }
 
     fn bad(&self, problem: String) -> Error {
-        Error::Input { file: self.path.display().to_string(), line: self.line(), problem }
+        Error::Input {
+            file: self.path.display().to_string(),
+            line: self.line(),
+            problem,
+        }
     }
 }
 
@@ -260,7 +291,11 @@ fn csv_err(path: &Path, e: csv::Error) -> Error {
     let line = e.position().map_or(0, |p| p.line());
     match e.into_kind() {
         csv::ErrorKind::Io(io) => Error::io(path, "cannot read", io),
-        k => Error::Input { file: path.display().to_string(), line, problem: format!("not valid CSV: {k:?}") },
+        k => Error::Input {
+            file: path.display().to_string(),
+            line,
+            problem: format!("not valid CSV: {k:?}"),
+        },
     }
 }
 
@@ -276,7 +311,11 @@ pub fn parse_cents(v: &[u8]) -> Option<Cents> {
         Some(i) => (&digits[..i], &digits[i + 1..]),
         None => (digits, &[][..]),
     };
-    if !int.is_empty() && int.len() <= 30 && frac.len() <= 2 && int.iter().chain(frac).all(u8::is_ascii_digit) {
+    if !int.is_empty()
+        && int.len() <= 30
+        && frac.len() <= 2
+        && int.iter().chain(frac).all(u8::is_ascii_digit)
+    {
         let mut n: Cents = 0;
         for &b in int {
             n = n * 10 + Cents::from(b - b'0');
@@ -290,7 +329,8 @@ pub fn parse_cents(v: &[u8]) -> Option<Cents> {
     }
     let s = std::str::from_utf8(v).ok()?;
     let d: rust_decimal::Decimal = s.parse().ok()?;
-    let d = d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero) * rust_decimal::Decimal::from(100);
+    let d = d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+        * rust_decimal::Decimal::from(100);
     rust_decimal::prelude::ToPrimitive::to_i128(&d.trunc())
 }
 
@@ -300,7 +340,9 @@ fn month_index(v: &[u8]) -> Option<u32> {
         return None;
     }
     let num = |s: &[u8]| -> Option<u32> {
-        s.iter().try_fold(0u32, |a, &b| b.is_ascii_digit().then(|| a * 10 + u32::from(b - b'0')))
+        s.iter().try_fold(0u32, |a, &b| {
+            b.is_ascii_digit().then(|| a * 10 + u32::from(b - b'0'))
+        })
     };
     let y = num(&v[..4])?;
     let m = num(&v[5..])?;
@@ -311,13 +353,24 @@ fn ledger(out_dir: &Path, d: &mut Data) -> Result<()> {
     let mut c = Csv::open(
         out_dir,
         "ledger.csv",
-        &["period", "due_employer", "due_individual", "paid_employer", "paid_individual"],
+        &[
+            "period",
+            "due_employer",
+            "due_individual",
+            "paid_employer",
+            "paid_individual",
+        ],
     )?;
     while c.next()? {
         let period = c.get(0);
-        let m = month_index(period)
-            .ok_or_else(|| c.bad(format!("period '{}' is not YYYY-MM", String::from_utf8_lossy(period))))?;
-        let due = c.opt_cents(1, "due_employer")?.unwrap_or(0) + c.opt_cents(2, "due_individual")?.unwrap_or(0);
+        let m = month_index(period).ok_or_else(|| {
+            c.bad(format!(
+                "period '{}' is not YYYY-MM",
+                String::from_utf8_lossy(period)
+            ))
+        })?;
+        let due = c.opt_cents(1, "due_employer")?.unwrap_or(0)
+            + c.opt_cents(2, "due_individual")?.unwrap_or(0);
         let paid = c.cents(3, "paid_employer")? + c.cents(4, "paid_individual")?;
         let t = d.months.entry(m).or_default();
         t.due += due;
@@ -343,7 +396,15 @@ fn exceptions(out_dir: &Path, d: &mut Data) -> Result<()> {
     let mut c = Csv::open(
         out_dir,
         "exceptions.csv",
-        &["kind", "severity", "person_id", "employer_id", "months", "amount", "detail"],
+        &[
+            "kind",
+            "severity",
+            "person_id",
+            "employer_id",
+            "months",
+            "amount",
+            "detail",
+        ],
     )?;
     let mut arrears: HashMap<Vec<u8>, Arrears> = HashMap::new();
     while c.next()? {
@@ -361,7 +422,11 @@ fn exceptions(out_dir: &Path, d: &mut Data) -> Result<()> {
             k.example = cut(&c.text(6), EXAMPLE_CHARS);
         }
         if c.get(0) == b"arrears" && !c.get(3).is_empty() {
-            let months = if c.get(4).is_empty() { 0 } else { c.count(4, "months")? };
+            let months = if c.get(4).is_empty() {
+                0
+            } else {
+                c.count(4, "months")?
+            };
             let person = c.get(2);
             let a = arrears.entry(c.get(3).to_vec()).or_default();
             a.amount += amount.unwrap_or(0);
@@ -388,8 +453,16 @@ fn makeup(out_dir: &Path, d: &mut Data) -> Result<()> {
         out_dir,
         "makeup_cases.csv",
         &[
-            "person_id", "employer_id", "employer_status", "closed_on", "months", "principal_employer",
-            "principal_individual", "late_fee", "total", "archive_transferred",
+            "person_id",
+            "employer_id",
+            "employer_status",
+            "closed_on",
+            "months",
+            "principal_employer",
+            "principal_individual",
+            "late_fee",
+            "total",
+            "archive_transferred",
         ],
     )?;
     let mut groups: HashMap<Vec<u8>, MakeupGroup> = HashMap::new();
