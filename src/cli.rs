@@ -304,7 +304,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
             Ok(crate::error::exit::OK)
         }
         Command::Report(a) => {
-            crate::report::write_report(&a.out_dir)?;
+            crate::report::command(&a.out_dir)?;
             Ok(crate::error::exit::OK)
         }
         Command::Generate(a) => {

@@ -21,5 +21,6 @@ pub mod rates;
 pub mod reconcile;
 pub mod report;
 pub mod run;
+pub mod spill;
 
 pub use error::{Error, Result};

@@ -17,6 +17,7 @@ use crate::parse::credit_code_valid;
 use crate::progress::Progress;
 use crate::rates::{self, RateTable};
 use crate::reconcile::{self, identity::IdentityIndex, Context};
+use crate::spill;
 use rayon::prelude::*;
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -107,6 +108,12 @@ fn failed_summary(cfg: &RunConfig, st: &State, e: &Error, started: Instant) -> s
     })
 }
 
+/// Where the valid events and payments are after ingest.
+enum Rows {
+    Memory(ingest::MemorySink),
+    Spilled(spill::PersonParts),
+}
+
 fn run_inner(
     cfg: &RunConfig,
     progress: &Progress,
@@ -120,14 +127,44 @@ fn run_inner(
         .map(|m| m.len())
         .sum();
     progress.set_total_bytes(total);
-    ingest::ingest(cfg, &files, progress, &mut st.ing)?;
+    let partitions = spill::partitions_for(total, cfg.memory_limit);
+    progress.stage(
+        "plan",
+        serde_json::json!({"input_bytes": total, "memory_limit": cfg.memory_limit, "spill_partitions": partitions}),
+    );
+    // Ingest into memory, or spill; then the facts every person needs.
+    let (rows, facts) = match partitions {
+        None => {
+            let mut sink = ingest::MemorySink::default();
+            ingest::ingest(cfg, &files, progress, &mut st.ing, &mut sink)?;
+            let mut facts = spill::Facts {
+                identities: IdentityIndex::build(&sink.events),
+                ..Default::default()
+            };
+            let employer_ids = sink.events.iter().map(|e| &e.employer_id);
+            for id in employer_ids.chain(sink.payments.iter().map(|p| &p.employer_id)).flatten() {
+                if !facts.referenced.contains(id) {
+                    facts.referenced.insert(id.clone());
+                }
+            }
+            for p in &sink.payments {
+                facts.payments_accepted += 1;
+                facts.payments_accepted_net += p.employer_amount + p.individual_amount;
+            }
+            (Rows::Memory(sink), facts)
+        }
+        Some(n) => {
+            let mut sink = spill::SpillSink::new(&cfg.temp_dir, n)?;
+            ingest::ingest(cfg, &files, progress, &mut st.ing, &mut sink)?;
+            let (parts, facts) = sink.dedup(&mut st.ing)?;
+            (Rows::Spilled(parts), facts)
+        }
+    };
+    ingest::sort_for_output(&mut st.ing);
     let ing = &mut st.ing;
     ing.rates_source = Some(if cfg.rates.is_some() {
         RatesSource::Flag
-    } else if files
-        .iter()
-        .any(|f| f.kind == crate::config::InputKind::Rates)
-    {
+    } else if files.iter().any(|f| f.kind == crate::config::InputKind::Rates) {
         RatesSource::Folder
     } else {
         RatesSource::BuiltIn
@@ -148,28 +185,9 @@ fn run_inner(
             )));
         }
     }
-    if let Some(limit) = cfg.max_reject_rate {
-        let counted = ing
-            .rejects
-            .iter()
-            .filter(|r| r.reason.counts_toward_rate())
-            .count() as u64;
-        if rows_read > 0 {
-            let rate =
-                rust_decimal::Decimal::from(counted) / rust_decimal::Decimal::from(rows_read);
-            if rate > limit {
-                return Err(Error::RejectRate {
-                    rate: rate.round_dp(6).normalize().to_string(),
-                    limit: cfg.max_reject_rate_text.clone().unwrap_or_default(),
-                    rejected: counted,
-                    read: rows_read,
-                });
-            }
-        }
-    }
+    check_reject_rate(cfg, &ing.rejects, rows_read)?;
 
     let table = RateTable::new(std::mem::take(&mut ing.rates), cfg.through);
-    let identities = IdentityIndex::build(&ing.events);
     let ctx = Context {
         employers: &ing.employers,
         rates: &table,
@@ -177,15 +195,11 @@ fn run_inner(
         as_of: cfg.as_of,
         tolerance: cfg.tolerance,
         late_fee_rate: cfg.late_fee_rate,
-        identities: &identities,
+        identities: &facts.identities,
     };
-    let global = employer_findings(&ing.employers, &ing.events, &ing.payments);
-    st.counts.payments_accepted = ing.payments.len() as u64;
-    st.counts.payments_accepted_net = ing
-        .payments
-        .iter()
-        .map(|p| p.employer_amount + p.individual_amount)
-        .sum();
+    let global = employer_findings(&ing.employers, &facts.referenced);
+    st.counts.payments_accepted = facts.payments_accepted;
+    st.counts.payments_accepted_net = facts.payments_accepted_net;
     for f in &global {
         *st.counts.findings_by_kind.entry(f.kind.name()).or_default() += 1;
     }
@@ -194,35 +208,25 @@ fn run_inner(
     let written = (|| -> Result<()> {
         let mut w = output::Writer::create(&staging.dir)?;
         w.write_global_findings(&global)?;
-        let persons = reconcile::group_by_person(&ing.events, &ing.payments);
-        progress.start_persons(persons.len() as u64);
-        let mut outs = Vec::with_capacity(PERSON_BATCH);
-        for chunk in persons.chunks(PERSON_BATCH) {
-            chunk
-                .par_iter()
-                .map(|p| reconcile::reconcile_person(&ctx, p))
-                .collect_into_vec(&mut outs);
-            for o in &outs {
-                w.write_person(o)?;
-                st.totals.add(&o.totals);
-                if !o.persons.is_empty() {
-                    st.counts.persons += 1;
-                }
-                st.counts.person_insurances += o.persons.len() as u64;
-                st.counts.makeup_cases += o.makeup.len() as u64;
-                for f in &o.findings {
-                    *st.counts.findings_by_kind.entry(f.kind.name()).or_default() += 1;
+        match &rows {
+            Rows::Memory(sink) => {
+                reconcile_into(&ctx, &sink.events, &sink.payments, &mut w, &mut st.counts, &mut st.totals, progress)?
+            }
+            Rows::Spilled(parts) => {
+                for k in 0..parts.n {
+                    let (events, payments) = parts.load(k)?;
+                    reconcile_into(&ctx, &events, &payments, &mut w, &mut st.counts, &mut st.totals, progress)?;
                 }
             }
-            progress.persons_done(chunk.len() as u64);
         }
         progress.stage(
             "persons_reconciled",
-            serde_json::json!({"persons": persons.len(), "ledger_rows": st.totals.ledger_status.iter().sum::<u64>()}),
+            serde_json::json!({"persons": st.counts.persons, "ledger_rows": st.totals.ledger_status.iter().sum::<u64>()}),
         );
         w.finish()?;
         output::write_rejects(&staging.dir, &ing.rejects)
     })();
+    drop(rows);
     let checked = written.and_then(|()| {
         let (rows_ok, money_ok, rhs) = summary::control(&ing.inputs, &st.counts, &st.totals);
         if !rows_ok {
@@ -265,20 +269,74 @@ fn run_inner(
         return Err(e);
     }
     staging.publish()?;
-    progress.stage(
-        "outputs_written",
-        serde_json::json!({"out_dir": cfg.out_dir}),
-    );
+    progress.stage("outputs_written", serde_json::json!({"out_dir": cfg.out_dir}));
     progress.stage("totals", summary["control"].clone());
     Ok(RunReport { summary })
+}
+
+/// Fails the run when the rows rejected for reasons that count (SPEC §1)
+/// exceed `--max-reject-rate` of the rows read.
+fn check_reject_rate(cfg: &RunConfig, rejects: &[ingest::Reject], rows_read: u64) -> Result<()> {
+    let Some(limit) = cfg.max_reject_rate else {
+        return Ok(());
+    };
+    let counted = rejects.iter().filter(|r| r.reason.counts_toward_rate()).count() as u64;
+    if rows_read == 0 {
+        return Ok(());
+    }
+    let rate = rust_decimal::Decimal::from(counted) / rust_decimal::Decimal::from(rows_read);
+    if rate > limit {
+        return Err(Error::RejectRate {
+            rate: rate.round_dp(6).normalize().to_string(),
+            limit: cfg.max_reject_rate_text.clone().unwrap_or_default(),
+            rejected: counted,
+            read: rows_read,
+        });
+    }
+    Ok(())
+}
+
+/// Groups rows by person and reconciles them in bounded parallel batches,
+/// writing each batch in person_id order.
+fn reconcile_into(
+    ctx: &Context<'_>,
+    events: &[crate::model::Event],
+    payments: &[crate::model::Payment],
+    w: &mut output::Writer,
+    counts: &mut Counts,
+    totals: &mut Totals,
+    progress: &Progress,
+) -> Result<()> {
+    let persons = reconcile::group_by_person(events, payments);
+    progress.start_persons(persons.len() as u64);
+    let mut outs = Vec::with_capacity(PERSON_BATCH);
+    for chunk in persons.chunks(PERSON_BATCH) {
+        chunk
+            .par_iter()
+            .map(|p| reconcile::reconcile_person(ctx, p))
+            .collect_into_vec(&mut outs);
+        for o in &outs {
+            w.write_person(o)?;
+            totals.add(&o.totals);
+            if !o.persons.is_empty() {
+                counts.persons += 1;
+            }
+            counts.person_insurances += o.persons.len() as u64;
+            counts.makeup_cases += o.makeup.len() as u64;
+            for f in &o.findings {
+                *counts.findings_by_kind.entry(f.kind.name()).or_default() += 1;
+            }
+        }
+        progress.persons_done(chunk.len() as u64);
+    }
+    Ok(())
 }
 
 /// Employer-level findings: `invalid_credit_code` on standing rows and
 /// `unknown_employer` for ids referenced by accepted events or payments.
 fn employer_findings(
     employers: &std::collections::BTreeMap<String, Employer>,
-    events: &[crate::model::Event],
-    payments: &[crate::model::Payment],
+    referenced: &BTreeSet<String>,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     let blank = |kind, employer: &str, detail: String| Finding {
@@ -304,9 +362,6 @@ fn employer_findings(
             }
         }
     }
-    let mut referenced: BTreeSet<&str> = BTreeSet::new();
-    referenced.extend(events.iter().filter_map(|e| e.employer_id.as_deref()));
-    referenced.extend(payments.iter().filter_map(|p| p.employer_id.as_deref()));
     for id in referenced {
         if !employers.contains_key(id) {
             out.push(blank(

@@ -130,7 +130,7 @@ fn read_file<T, P, M>(
 where
     T: Send,
     P: Fn(&[&str], &ColumnMap) -> Checked<T> + Sync,
-    M: FnMut(T, &Batch, usize) -> Option<Reason>,
+    M: FnMut(T, &Batch, usize) -> Result<Option<Reason>>,
 {
     let encoding = reader::detect_encoding(&file.path, cfg.encoding)?;
     let mut rdr = RecordReader::open(&file.path, encoding, cfg.delimiter)?;
@@ -196,7 +196,7 @@ where
             for (i, outcome) in outcomes.drain(..).enumerate() {
                 stat.rows_read += 1;
                 let verdict = match outcome {
-                    Ok(row) => merge(row, &batch, i),
+                    Ok(row) => merge(row, &batch, i)?,
                     Err(r) => Some(r),
                 };
                 match verdict {
@@ -224,13 +224,63 @@ where
     Ok(stat)
 }
 
-/// Reads every input of the run into `out`. On error, `out` keeps what
-/// was read so far (rejects and file figures for the diagnostics).
+/// Where a row is in its file, for a sink that decides later.
+pub struct RowPos<'a> {
+    /// Index of the file's figures in `Ingested::inputs` (in reading order).
+    pub stat: usize,
+    pub line: u64,
+    /// The record's raw bytes (see `reader::Batch::raw`).
+    pub raw: &'a [u8],
+}
+
+/// Where valid events and payments go: kept in memory with the duplicate
+/// rules applied at once ([`MemorySink`]), or spilled to disk partitions
+/// and de-duplicated later (`crate::spill`). A returned reason rejects the
+/// row now.
+pub trait RowSink {
+    fn event(&mut self, row: rows::EventRow, at: RowPos<'_>) -> Result<Option<Reason>>;
+    fn payment(&mut self, row: rows::PaymentRow, at: RowPos<'_>) -> Result<Option<Reason>>;
+}
+
+/// The in-memory sink: duplicate rules applied in file order as rows come.
+#[derive(Default)]
+pub struct MemorySink {
+    pub events: Vec<Event>,
+    pub payments: Vec<Payment>,
+    event_dedup: dedup::Deduper,
+    pay_dedup: dedup::Deduper,
+}
+
+impl RowSink for MemorySink {
+    fn event(&mut self, r: rows::EventRow, _: RowPos<'_>) -> Result<Option<Reason>> {
+        let v = self.event_dedup.check(r.id.as_deref(), r.fp);
+        if v.is_none() {
+            let mut e = r.event;
+            e.seq = self.events.len() as u64;
+            self.events.push(e);
+        }
+        Ok(v)
+    }
+    fn payment(&mut self, r: rows::PaymentRow, _: RowPos<'_>) -> Result<Option<Reason>> {
+        let v = self.pay_dedup.check(r.id.as_deref(), r.fp);
+        if v.is_none() {
+            self.payments.push(r.payment);
+        }
+        Ok(v)
+    }
+}
+
+/// Reads every input of the run into `out` (employers, rates, rejects,
+/// file figures) and hands valid events and payments to `sink`. On error,
+/// `out` keeps what was read so far (for the diagnostics). Rejects and
+/// figures are left in reading order: call [`sort_for_output`] when the
+/// sink has decided on its rows.
 pub fn ingest(
     cfg: &RunConfig,
     files: &[InputFile],
     progress: &Progress,
     out: &mut Ingested,
+    sink: &mut dyn RowSink,
 ) -> Result<()> {
     // Employers: keep every valid row until all files are read; the
     // registry rule needs them all.
@@ -244,14 +294,11 @@ pub fn ingest(
     }
     let mut cands: Vec<Cand> = Vec::new();
     let mut rate_dedup = dedup::Deduper::default();
-    let mut event_dedup = dedup::Deduper::default();
-    let mut pay_dedup = dedup::Deduper::default();
     for file in files {
+        let stat_idx = out.inputs.len();
         progress.file_started(file);
         let stat = match file.kind {
-            InputKind::Employers => {
-                let stat_idx = out.inputs.len();
-                read_file(
+            InputKind::Employers => read_file(
                     file,
                     cfg,
                     progress,
@@ -266,10 +313,9 @@ pub fn ingest(
                             raw: b.raw_text(i),
                             stat: stat_idx,
                         });
-                        None
+                        Ok(None)
                     },
-                )?
-            }
+                )?,
             InputKind::Rates => {
                 let rates = &mut out.rates;
                 read_file(
@@ -284,46 +330,32 @@ pub fn ingest(
                         if v.is_none() {
                             rates.push(r);
                         }
-                        v
+                        Ok(v)
                     },
                 )?
             }
-            InputKind::Events => {
-                let events = &mut out.events;
-                read_file(
-                    file,
-                    cfg,
-                    progress,
-                    &mut out.rejects,
-                    rows::parse_event,
-                    |r, _, _| {
-                        let v = event_dedup.check(r.id.as_deref(), r.fp);
-                        if v.is_none() {
-                            let mut e = r.event;
-                            e.seq = events.len() as u64;
-                            events.push(e);
-                        }
-                        v
-                    },
-                )?
-            }
-            InputKind::Payments => {
-                let payments = &mut out.payments;
-                read_file(
-                    file,
-                    cfg,
-                    progress,
-                    &mut out.rejects,
-                    rows::parse_payment,
-                    |r, _, _| {
-                        let v = pay_dedup.check(r.id.as_deref(), r.fp);
-                        if v.is_none() {
-                            payments.push(r.payment);
-                        }
-                        v
-                    },
-                )?
-            }
+            InputKind::Events => read_file(
+                file,
+                cfg,
+                progress,
+                &mut out.rejects,
+                rows::parse_event,
+                |r, b, i| {
+                    let at = RowPos { stat: stat_idx, line: b.records[i].line, raw: b.raw(i) };
+                    sink.event(r, at)
+                },
+            )?,
+            InputKind::Payments => read_file(
+                file,
+                cfg,
+                progress,
+                &mut out.rejects,
+                rows::parse_payment,
+                |r, b, i| {
+                    let at = RowPos { stat: stat_idx, line: b.records[i].line, raw: b.raw(i) };
+                    sink.payment(r, at)
+                },
+            )?,
         };
         out.inputs.push(stat);
     }
@@ -355,7 +387,6 @@ pub fn ingest(
             }
         }
     }
-    sort_for_output(out);
     Ok(())
 }
 

@@ -19,17 +19,22 @@ pub struct IdentityIndex {
 
 impl IdentityIndex {
     pub fn build(events: &[Event]) -> Self {
-        let mut persons_by_number: HashMap<String, BTreeSet<String>> = HashMap::new();
+        let mut idx = IdentityIndex::default();
         for e in events {
-            if let Some(n) = &e.id_number {
-                let norm = normalize_id_number(n).normalized;
-                let set = persons_by_number.entry(norm).or_default();
-                if !set.contains(&e.person_id) {
-                    set.insert(e.person_id.clone());
-                }
+            idx.add(e);
+        }
+        idx
+    }
+
+    /// Records the ID number of one accepted event.
+    pub fn add(&mut self, e: &Event) {
+        if let Some(n) = &e.id_number {
+            let norm = normalize_id_number(n).normalized;
+            let set = self.persons_by_number.entry(norm).or_default();
+            if !set.contains(&e.person_id) {
+                set.insert(e.person_id.clone());
             }
         }
-        IdentityIndex { persons_by_number }
     }
 }
 

@@ -1,0 +1,209 @@
+//! The binary record format of spill files: length-prefixed, little
+//! endian, exact decimals as their 16-byte serialisation. Written and read
+//! by this process only, within one run.
+
+use crate::model::{Action, Event, Insurance, Payment, Period};
+use rust_decimal::Decimal;
+use std::io::{self, BufRead, Write};
+
+/// A spilled row: where it came from, its duplicate-detection keys and
+/// the typed row itself.
+#[derive(Debug, Clone)]
+pub struct Spilled<T> {
+    pub seq: u64,
+    pub stat: u32,
+    pub line: u64,
+    pub fp: u128,
+    pub id: Option<String>,
+    pub raw: Vec<u8>,
+    pub row: T,
+}
+
+fn put_bytes(w: &mut impl Write, b: &[u8]) -> io::Result<()> {
+    w.write_all(&(b.len() as u32).to_le_bytes())?;
+    w.write_all(b)
+}
+
+fn put_opt(w: &mut impl Write, s: Option<&str>) -> io::Result<()> {
+    match s {
+        None => w.write_all(&u32::MAX.to_le_bytes()),
+        Some(s) => put_bytes(w, s.as_bytes()),
+    }
+}
+
+fn put_dec(w: &mut impl Write, d: Option<Decimal>) -> io::Result<()> {
+    match d {
+        None => w.write_all(&[0]),
+        Some(d) => {
+            w.write_all(&[1])?;
+            w.write_all(&d.serialize())
+        }
+    }
+}
+
+fn bad() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, "corrupt spill record")
+}
+
+fn get<const N: usize>(r: &mut impl BufRead) -> io::Result<[u8; N]> {
+    let mut b = [0u8; N];
+    r.read_exact(&mut b)?;
+    Ok(b)
+}
+
+fn get_bytes(r: &mut impl BufRead) -> io::Result<Option<Vec<u8>>> {
+    let n = u32::from_le_bytes(get::<4>(r)?);
+    if n == u32::MAX {
+        return Ok(None);
+    }
+    let mut v = vec![0u8; n as usize];
+    r.read_exact(&mut v)?;
+    Ok(Some(v))
+}
+
+fn get_opt(r: &mut impl BufRead) -> io::Result<Option<String>> {
+    get_bytes(r)?
+        .map(|v| String::from_utf8(v).map_err(|_| bad()))
+        .transpose()
+}
+
+fn get_str(r: &mut impl BufRead) -> io::Result<String> {
+    get_opt(r)?.ok_or_else(bad)
+}
+
+fn get_dec(r: &mut impl BufRead) -> io::Result<Option<Decimal>> {
+    match get::<1>(r)?[0] {
+        0 => Ok(None),
+        _ => Ok(Some(Decimal::deserialize(get::<16>(r)?))),
+    }
+}
+
+fn insurance(b: u8) -> io::Result<Insurance> {
+    Insurance::ALL.get(b as usize).copied().ok_or_else(bad)
+}
+
+/// Rows that can be spilled.
+pub trait Codec: Sized {
+    fn put(&self, w: &mut impl Write) -> io::Result<()>;
+    fn get(r: &mut impl BufRead) -> io::Result<Self>;
+}
+
+impl Codec for Event {
+    fn put(&self, w: &mut impl Write) -> io::Result<()> {
+        w.write_all(&self.seq.to_le_bytes())?;
+        put_bytes(w, self.person_id.as_bytes())?;
+        put_opt(w, self.id_number.as_deref())?;
+        put_opt(w, self.employer_id.as_deref())?;
+        w.write_all(&[self.insurance as u8, self.action as u8])?;
+        w.write_all(&self.period.0.to_le_bytes())?;
+        put_dec(w, self.base)?;
+        put_opt(w, self.reason.as_deref())
+    }
+    fn get(r: &mut impl BufRead) -> io::Result<Self> {
+        let seq = u64::from_le_bytes(get::<8>(r)?);
+        let person_id = get_str(r)?;
+        let id_number = get_opt(r)?;
+        let employer_id = get_opt(r)?;
+        let [ins, act] = get::<2>(r)?;
+        let action = match act {
+            0 => Action::Decrease,
+            1 => Action::Increase,
+            2 => Action::Adjust,
+            _ => return Err(bad()),
+        };
+        Ok(Event {
+            seq,
+            person_id,
+            id_number,
+            employer_id,
+            insurance: insurance(ins)?,
+            action,
+            period: Period(u32::from_le_bytes(get::<4>(r)?)),
+            base: get_dec(r)?,
+            reason: get_opt(r)?,
+        })
+    }
+}
+
+impl Codec for Payment {
+    fn put(&self, w: &mut impl Write) -> io::Result<()> {
+        put_bytes(w, self.person_id.as_bytes())?;
+        put_opt(w, self.employer_id.as_deref())?;
+        w.write_all(&[self.insurance as u8])?;
+        w.write_all(&self.period.0.to_le_bytes())?;
+        w.write_all(&self.employer_amount.serialize())?;
+        w.write_all(&self.individual_amount.serialize())
+    }
+    fn get(r: &mut impl BufRead) -> io::Result<Self> {
+        let person_id = get_str(r)?;
+        let employer_id = get_opt(r)?;
+        let ins = insurance(get::<1>(r)?[0])?;
+        let period = Period(u32::from_le_bytes(get::<4>(r)?));
+        Ok(Payment {
+            person_id,
+            employer_id,
+            insurance: ins,
+            period,
+            employer_amount: Decimal::deserialize(get::<16>(r)?),
+            individual_amount: Decimal::deserialize(get::<16>(r)?),
+        })
+    }
+}
+
+impl<T: Codec> Spilled<T> {
+    pub fn put(&self, w: &mut impl Write) -> io::Result<()> {
+        w.write_all(&self.seq.to_le_bytes())?;
+        w.write_all(&self.stat.to_le_bytes())?;
+        w.write_all(&self.line.to_le_bytes())?;
+        w.write_all(&self.fp.to_le_bytes())?;
+        put_opt(w, self.id.as_deref())?;
+        put_bytes(w, &self.raw)?;
+        self.row.put(w)
+    }
+
+    /// The next record, or `None` at a clean end of file.
+    pub fn get(r: &mut impl BufRead) -> io::Result<Option<Self>> {
+        if r.fill_buf()?.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Spilled {
+            seq: u64::from_le_bytes(get::<8>(r)?),
+            stat: u32::from_le_bytes(get::<4>(r)?),
+            line: u64::from_le_bytes(get::<8>(r)?),
+            fp: u128::from_le_bytes(get::<16>(r)?),
+            id: get_opt(r)?,
+            raw: get_bytes(r)?.ok_or_else(bad)?,
+            row: T::get(r)?,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let e = Event {
+            seq: 7,
+            person_id: "P1".into(),
+            id_number: None,
+            employer_id: Some("E".into()),
+            insurance: Insurance::Medical,
+            action: Action::Adjust,
+            period: Period::from_ym(2023, 4),
+            base: Some("1234.5678".parse().unwrap()),
+            reason: Some("年度调整".into()),
+        };
+        let s = Spilled { seq: 1, stat: 2, line: 3, fp: 4, id: None, raw: b"raw".to_vec(), row: e.clone() };
+        let mut buf = Vec::new();
+        s.put(&mut buf).unwrap();
+        s.put(&mut buf).unwrap();
+        let mut r = std::io::BufReader::new(&buf[..]);
+        let a = Spilled::<Event>::get(&mut r).unwrap().unwrap();
+        assert_eq!(a.row, e);
+        assert_eq!((a.seq, a.stat, a.line, a.fp, a.raw.as_slice()), (1, 2, 3, 4, &b"raw"[..]));
+        assert!(Spilled::<Event>::get(&mut r).unwrap().is_some());
+        assert!(Spilled::<Event>::get(&mut r).unwrap().is_none());
+    }
+}
