@@ -328,16 +328,36 @@ impl Batch {
     }
 }
 
+/// Counts the line ends in `bytes`, which follow the bytes counted before:
+/// `\n`, `\r\n` and a lone `\r` each end one physical line. `pending_cr`
+/// carries a final CR whose LF may come in the next call.
+fn count_line_ends(lines: &mut u64, pending_cr: &mut bool, bytes: &[u8]) {
+    for &c in bytes {
+        if c == b'\n' || *pending_cr {
+            *lines += 1;
+        }
+        *pending_cr = c == b'\r';
+    }
+}
+
 /// Streams the records of one file.
 pub struct RecordReader<R> {
     src: Source<R>,
     csv: csv_core::Reader,
     text: Vec<u8>,
     pos: usize,
-    /// Newlines seen before `pos`.
+    /// Line ends seen before `pos`: LF, CRLF and a lone CR (which
+    /// `csv_core` also takes as a record end) each count once.
     lines: u64,
+    /// The last byte counted was a CR: it is a line end of its own unless
+    /// an LF follows.
+    pending_cr: bool,
     done: bool,
     eof_sent: bool,
+    /// `src` has no more text.
+    src_done: bool,
+    /// `csv` has been called at least once.
+    csv_started: bool,
 }
 
 impl RecordReader<File> {
@@ -356,8 +376,11 @@ impl<R: Read> RecordReader<R> {
             text: Vec::with_capacity(CHUNK * 2),
             pos: 0,
             lines: 0,
+            pending_cr: false,
             done: false,
             eof_sent: false,
+            src_done: false,
+            csv_started: false,
         }
     }
 
@@ -402,18 +425,27 @@ impl<R: Read> RecordReader<R> {
                 let n = (b.ends.len() * 2).max(ends_start + nends + 256);
                 b.ends.resize(n, 0);
             }
-            if !self.eof_sent && self.pos == self.text.len() {
-                // Empty input means end of file to csv_core: fetch more first.
+            // Empty input means end of file to csv_core: fetch more first.
+            // Its first call also strips a UTF-8 BOM (a second one, after
+            // the BOM `Source` drops, or a decoded GB18030 one) only when
+            // all three bytes are there: give it three bytes, so that the
+            // records do not depend on how the file's bytes arrive.
+            let need = if self.csv_started || self.src_done { 1 } else { 3 };
+            if !self.eof_sent && self.text.len() - self.pos < need {
                 if rec_start > 0 {
                     self.text.drain(..rec_start);
                     self.pos -= rec_start;
                     rec_start = 0;
                 }
-                if !self.src.next_chunk(&mut self.text)? && self.pos == self.text.len() {
-                    self.eof_sent = true;
+                if !self.src.next_chunk(&mut self.text)? {
+                    self.src_done = true;
+                    if self.pos == self.text.len() {
+                        self.eof_sent = true;
+                    }
                 }
                 continue;
             }
+            self.csv_started = true;
             let input: &[u8] = if self.eof_sent {
                 &[]
             } else {
@@ -444,11 +476,7 @@ impl<R: Read> RecordReader<R> {
         // drop the trailing line end.
         let span = &self.text[rec_start..self.pos];
         let mut s = 0usize;
-        let mut leading_newlines = 0u64;
         while s < span.len() && (span[s] == b'\n' || span[s] == b'\r') {
-            if span[s] == b'\n' {
-                leading_newlines += 1;
-            }
             s += 1;
         }
         let mut e = span.len();
@@ -458,8 +486,12 @@ impl<R: Read> RecordReader<R> {
         if e > s && span[e - 1] == b'\r' {
             e -= 1;
         }
-        let line = self.lines + leading_newlines + 1;
-        self.lines += span.iter().filter(|&&c| c == b'\n').count() as u64;
+        // The record starts on the line after every line end before its
+        // first byte (that byte also settles a lone CR just before it).
+        let first = (s + 1).min(span.len());
+        count_line_ends(&mut self.lines, &mut self.pending_cr, &span[..first]);
+        let line = self.lines + 1;
+        count_line_ends(&mut self.lines, &mut self.pending_cr, &span[first..]);
         let raw_start = b.raw.len();
         b.raw.extend_from_slice(&span[s..e]);
         b.records.push(RecordMeta {
@@ -512,6 +544,41 @@ mod tests {
         assert_eq!(recs[2].2.as_ref().unwrap()[1], "q\"q");
         assert_eq!(recs[3].0, 6);
         assert_eq!(recs[3].1, "last,1");
+    }
+
+    #[test]
+    fn a_lone_cr_ends_a_line_as_it_ends_a_record() {
+        // Classic Mac line ends, mixed with LF and CRLF, and inside quotes.
+        let recs = read_all(b"h\ra\r\rb\nc\r\nd\r\"x\ry\"\re", Encoding::Utf8);
+        let got: Vec<(u64, &str)> = recs.iter().map(|r| (r.0, r.1.as_str())).collect();
+        assert_eq!(got, [(1, "h"), (2, "a"), (4, "b"), (5, "c"), (6, "d"), (7, "\"x\ry\""), (9, "e")]);
+    }
+
+    /// A byte source handing out one byte per read.
+    struct Trickle<'a>(&'a [u8]);
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.0.len().min(buf.len()).min(1);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn records_do_not_depend_on_read_sizes_with_a_second_bom() {
+        // Two BOMs at the start (csv_core strips the second one only when
+        // its first call sees all three bytes).
+        let text = b"\xEF\xBB\xBF\xEF\xBB\xBFh,x\na,b\n";
+        let whole = read_all(text, Encoding::Utf8);
+        let mut r = RecordReader::new(Trickle(text), Encoding::Utf8, b',');
+        let b = r.next_batch(10).unwrap();
+        assert_eq!(b.fields(0).unwrap(), whole[0].2.as_ref().unwrap().iter().map(|s| s.as_str()).collect::<Vec<_>>());
+        assert_eq!(b.raw_text(0), whole[0].1);
+        assert_eq!(b.len(), 2);
+        // Short files still end.
+        assert_eq!(read_all(b"a", Encoding::Utf8).len(), 1);
+        assert_eq!(read_all(b"\xEF\xBB", Encoding::Utf8).len(), 1);
     }
 
     #[test]

@@ -62,7 +62,9 @@ pub fn parse_money(s: &str) -> Option<Decimal> {
                 return None;
             }
             for b in group.bytes() {
-                if !b.is_ascii_digit() {
+                // Count before accumulating: more digits than allowed would
+                // overflow the i128 (a panic in debug builds).
+                if !b.is_ascii_digit() || int_digits == MAX_INT_DIGITS {
                     return None;
                 }
                 mantissa = mantissa * 10 + i128::from(b - b'0');
@@ -71,15 +73,12 @@ pub fn parse_money(s: &str) -> Option<Decimal> {
         }
     } else {
         for b in int_part.bytes() {
-            if !b.is_ascii_digit() {
+            if !b.is_ascii_digit() || int_digits == MAX_INT_DIGITS {
                 return None;
             }
             mantissa = mantissa * 10 + i128::from(b - b'0');
             int_digits += 1;
         }
-    }
-    if int_digits > MAX_INT_DIGITS {
-        return None;
     }
     let mut scale = 0u32;
     if let Some(frac) = frac_part {
