@@ -22,6 +22,67 @@ pub fn money(d: Decimal) -> String {
     r.to_string()
 }
 
+/// Appends money formatted as [`money`] without allocating.
+pub fn push_money(out: &mut String, d: Decimal) {
+    use std::fmt::Write as _;
+    let mut r = d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    if r.is_zero() {
+        out.push_str("0.00");
+        return;
+    }
+    r.rescale(2);
+    let _ = write!(out, "{r}");
+}
+
+/// A reusable line buffer for the hot outputs (ledger, pooling): fields
+/// are appended in place with the quoting rule of [`push_field`].
+#[derive(Default)]
+pub struct LineBuf {
+    buf: String,
+}
+
+impl LineBuf {
+    fn sep(&mut self) {
+        if !self.buf.is_empty() {
+            self.buf.push(',');
+        }
+    }
+    /// Starts a new line with its first field.
+    pub fn start(&mut self, first: &str) -> &mut Self {
+        self.buf.clear();
+        push_field(&mut self.buf, first);
+        self
+    }
+    pub fn text(&mut self, s: &str) -> &mut Self {
+        self.sep();
+        push_field(&mut self.buf, s);
+        self
+    }
+    pub fn display(&mut self, v: impl std::fmt::Display) -> &mut Self {
+        use std::fmt::Write as _;
+        self.sep();
+        let _ = write!(self.buf, "{v}");
+        self
+    }
+    pub fn money(&mut self, d: Decimal) -> &mut Self {
+        self.sep();
+        push_money(&mut self.buf, d);
+        self
+    }
+    pub fn opt_money(&mut self, d: Option<Decimal>) -> &mut Self {
+        self.sep();
+        if let Some(d) = d {
+            push_money(&mut self.buf, d);
+        }
+        self
+    }
+    /// The finished line, with its LF.
+    pub fn line(&mut self) -> &str {
+        self.buf.push('\n');
+        &self.buf
+    }
+}
+
 /// Optional money: empty when absent.
 pub fn opt_money(d: Option<Decimal>) -> String {
     d.map(money).unwrap_or_default()
@@ -115,6 +176,14 @@ mod tests {
         assert_eq!(m("12"), "12.00");
         assert_eq!(m("0.1"), "0.10");
         assert_eq!(m("1234567.891"), "1234567.89");
+    }
+
+    #[test]
+    fn line_buffer_matches_line() {
+        let mut b = LineBuf::default();
+        let d = |s: &str| Decimal::from_str(s).unwrap();
+        let got = b.start("P,1").text("").display(7).money(d("-0.001")).opt_money(None).money(d("2.345")).line().to_string();
+        assert_eq!(got, line(&["P,1", "", "7", "0.00", "", "2.35"]));
     }
 
     #[test]

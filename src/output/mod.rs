@@ -14,7 +14,7 @@ pub mod summary;
 
 use crate::error::Result;
 use crate::ingest::Reject;
-use crate::outcome::{Finding, LedgerRow, MakeupCase, PersonRow};
+use crate::outcome::{Finding, MakeupCase, PersonRow};
 use crate::reconcile::PersonOutput;
 use csvw::{money, opt_money, CsvOut};
 use std::path::Path;
@@ -115,21 +115,6 @@ fn finding_fields(f: &Finding) -> [String; 10] {
     ]
 }
 
-fn ledger_fields(person: &str, r: &LedgerRow) -> [String; 10] {
-    [
-        person.to_string(),
-        r.insurance.name().to_string(),
-        r.period.to_string(),
-        r.employer_id.clone().unwrap_or_default(),
-        r.status.name().to_string(),
-        opt_money(r.base),
-        opt_money(r.due_employer),
-        opt_money(r.due_individual),
-        money(r.paid_employer),
-        money(r.paid_individual),
-    ]
-}
-
 fn person_fields(person: &str, r: &PersonRow) -> [String; 11] {
     [
         person.to_string(),
@@ -177,6 +162,7 @@ pub struct Writer {
     makeup: CsvOut,
     pooling: CsvOut,
     index: CsvOut,
+    line: csvw::LineBuf,
 }
 
 impl Writer {
@@ -193,6 +179,7 @@ impl Writer {
                 idx.write_line("#contrib-recon history index v1: person\\tledger\\tpersons\\texceptions\\tmakeup_cases\\tpooling (offset,length)\n")?;
                 idx
             },
+            line: csvw::LineBuf::default(),
         })
     }
 
@@ -213,18 +200,29 @@ impl Writer {
             self.makeup.pos(),
             self.pooling.pos(),
         ];
+        let b = &mut self.line;
         for r in &p.ledger {
-            self.ledger.row(&ledger_fields(&p.person_id, r))?;
+            let emp = r.employer_id.as_deref().unwrap_or("");
+            b.start(&p.person_id)
+                .text(r.insurance.name())
+                .display(r.period)
+                .text(emp)
+                .text(r.status.name())
+                .opt_money(r.base)
+                .opt_money(r.due_employer)
+                .opt_money(r.due_individual)
+                .money(r.paid_employer)
+                .money(r.paid_individual);
+            self.ledger.write_line(b.line())?;
             if let Some((pe, pi)) = r.pooled() {
-                self.pooling.row(&[
-                    p.person_id.clone(),
-                    r.insurance.name().to_string(),
-                    r.period.to_string(),
-                    r.employer_id.clone().unwrap_or_default(),
-                    opt_money(r.base),
-                    money(pe),
-                    money(pi),
-                ])?;
+                b.start(&p.person_id)
+                    .text(r.insurance.name())
+                    .display(r.period)
+                    .text(emp)
+                    .opt_money(r.base)
+                    .money(pe)
+                    .money(pi);
+                self.pooling.write_line(b.line())?;
             }
         }
         for r in &p.persons {
