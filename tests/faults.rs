@@ -101,6 +101,21 @@ fn published(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     m
 }
 
+/// Asserts two [`published`] sets are equal, naming the files that differ.
+#[track_caller]
+fn assert_same(now: &BTreeMap<String, Vec<u8>>, before: &BTreeMap<String, Vec<u8>>, what: &str) {
+    let mut diff: Vec<String> = Vec::new();
+    for (k, v) in now {
+        match before.get(k) {
+            None => diff.push(format!("+{k}")),
+            Some(b) if b != v => diff.push(format!("~{k}")),
+            _ => {}
+        }
+    }
+    diff.extend(before.keys().filter(|k| !now.contains_key(*k)).map(|k| format!("-{k}")));
+    assert!(diff.is_empty(), "{what}: OUT_DIR differs from the previous outputs: {diff:?}");
+}
+
 /// The single stderr line of a failed run.
 fn one_line(o: &Output) -> String {
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
@@ -159,7 +174,7 @@ fn unreadable_input_file_fails_naming_it() {
     assert_eq!(o.status.code(), Some(6), "{}", String::from_utf8_lossy(&o.stderr));
     let line = one_line(&o);
     assert!(line.contains("payments_x.csv") && line.contains("Permission denied"), "{line}");
-    assert_eq!(published(&w.out()), before);
+    assert_same(&published(&w.out()), &before, "after the failed run");
     assert_eq!(w.failed_summary()["status"], "failed");
     assert_eq!(w.leftovers(), Vec::<String>::new());
 }
@@ -184,7 +199,7 @@ fn explicit_input_that_is_a_directory_fails_naming_it() {
     assert_eq!(o.status.code(), Some(6));
     let line = one_line(&o);
     assert!(line.contains("in/payments_dir.csv") && line.contains("Is a directory"), "{line}");
-    assert_eq!(published(&w.out()), before);
+    assert_same(&published(&w.out()), &before, "after the failed run");
     assert_eq!(w.failed_summary()["status"], "failed");
 }
 
@@ -207,28 +222,61 @@ fn explicit_input_that_does_not_exist_fails_naming_it() {
     assert_eq!(o.status.code(), Some(6));
     let line = one_line(&o);
     assert!(line.contains("in/payments_gone.csv") && line.contains("No such file"), "{line}");
-    assert_eq!(published(&w.out()), before);
+    assert_same(&published(&w.out()), &before, "after the failed run");
 }
 
-/// A file deleted between discovery and reading (driven through the
-/// library, which lets the test act between the two steps).
+/// A file deleted between discovery and reading. The employers file is a
+/// FIFO given with `--employers`: the run blocks on it after discovery, the
+/// test deletes `payments_x.csv` and only then feeds the FIFO, so the run
+/// reaches a payments file it listed but that is gone.
+#[cfg(target_os = "linux")]
 #[test]
 fn input_deleted_between_discovery_and_reading() {
-    use contrib_recon::ingest::{discover, ingest, Ingested};
-    use contrib_recon::progress::Progress;
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::time::{Duration, Instant};
+    const O_NONBLOCK: i32 = 0o4000;
     let w = Work::new();
+    let before = w.previous_outputs();
     w.write("payments_x.csv", format!("{PAYMENTS_HEADER}Y2,P1,E1,pension,2023-02,,800,400,,\n"));
-    let cfg = base_config(&w.input(), &w.out());
-    let files = discover::discover(&cfg).unwrap();
-    assert!(files.iter().any(|f| f.display == "payments_x.csv"));
-    std::fs::remove_file(w.input().join("payments_x.csv")).unwrap();
-    let mut out = Ingested::default();
-    let e = ingest(&cfg, &files, &Progress::silent(), &mut out).unwrap_err();
-    assert_eq!(e.exit_code(), 6);
-    let msg = e.to_string();
-    assert!(msg.contains("payments_x.csv") && msg.contains("No such file"), "{msg}");
-    // What was read before the failure is kept for the diagnostics.
-    assert!(out.inputs.iter().any(|i| i.path == "payments.csv"));
+    let fifo = w.root().join("employers.fifo");
+    let st = Command::new("mkfifo").arg(&fifo).status();
+    if !st.is_ok_and(|s| s.success()) {
+        eprintln!("SKIPPED input_deleted_between_discovery_and_reading: mkfifo failed");
+        return;
+    }
+    let mut child = w.cmd(&["--employers", "employers.fifo"]).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut fed = 0;
+    // Feed the FIFO each time the run opens it, until the run ends.
+    while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        match std::fs::OpenOptions::new().write(true).custom_flags(O_NONBLOCK).open(&fifo) {
+            Ok(mut f) => {
+                if fed == 0 {
+                    // The run has listed its inputs and is reading employers.
+                    std::fs::remove_file(w.input().join("payments_x.csv")).unwrap();
+                }
+                f.write_all(EMPLOYERS.as_bytes()).unwrap();
+                drop(f);
+                fed += 1;
+                // Let the reader see the end before the next open.
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(5)), // no reader yet
+        }
+    }
+    if child.try_wait().unwrap().is_none() {
+        let _ = child.kill();
+        panic!("the run did not finish");
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(fed >= 1);
+    assert_eq!(o.status.code(), Some(6), "{}", String::from_utf8_lossy(&o.stderr));
+    let line = one_line(&o);
+    assert!(line.contains("payments_x.csv") && line.contains("No such file"), "{line}");
+    assert_same(&published(&w.out()), &before, "after the failed run");
+    assert!(w.failed_summary()["reason"].as_str().unwrap().contains("payments_x.csv"));
+    assert_eq!(w.leftovers(), Vec::<String>::new());
 }
 
 /// A `payments_*.csv` that is a dangling symlink (its target vanished) is
@@ -246,7 +294,7 @@ fn dangling_symlink_input_fails_naming_it() {
     assert_ne!(o.status.code(), Some(0), "a vanished input must fail the run");
     let line = one_line(&o);
     assert!(line.contains("payments_x.csv"), "{line}");
-    assert_eq!(published(&w.out()), before);
+    assert_same(&published(&w.out()), &before, "after the failed run");
 }
 
 // ---------------------------------------------------------------------
@@ -299,7 +347,7 @@ fn disk_full_while_writing_keeps_previous_outputs() {
     assert_eq!(o.status.code(), Some(6), "{}", String::from_utf8_lossy(&o.stderr));
     let line = one_line(&o);
     assert!(line.contains(".csv: cannot write: File too large"), "{line}");
-    assert_eq!(published(&w.out()), before, "previous outputs changed");
+    assert_same(&published(&w.out()), &before, "previous outputs changed");
     assert_eq!(w.leftovers(), Vec::<String>::new(), "partial outputs left");
     let s = w.failed_summary();
     assert_eq!(s["status"], "failed");
@@ -329,7 +377,7 @@ fn disk_full_for_the_diagnostics_leaves_no_partial_folder() {
         .unwrap();
     assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
     one_line(&o);
-    assert_eq!(published(&w.out()), before);
+    assert_same(&published(&w.out()), &before, "after the failed run");
     assert_eq!(w.leftovers(), Vec::<String>::new(), "partial diagnostics left in OUT_DIR");
 }
 
@@ -362,7 +410,7 @@ fn failed_run_after_a_kill_between_the_renames_restores_previous_outputs() {
     w.write("payments_bad.csv", "");
     let o = w.run(&[]);
     assert_eq!(o.status.code(), Some(3));
-    assert_eq!(published(&w.out()), before, "previous outputs not restored");
+    assert_same(&published(&w.out()), &before, "previous outputs not restored");
     assert_eq!(w.leftovers(), Vec::<String>::new());
 }
 
@@ -421,7 +469,7 @@ fn exit_3_input() {
         one_line(&o),
         "contrib-recon: payments_x.csv: line 1: required column 'individual_amount' is missing from the header"
     );
-    assert_eq!(published(&w.out()), before);
+    assert_same(&published(&w.out()), &before, "after the failed run");
     let s = w.failed_summary();
     assert_eq!(s["status"], "failed");
     assert!(s["reason"].as_str().unwrap().contains("individual_amount"));
@@ -463,7 +511,7 @@ fn exit_5_reject_rate() {
         one_line(&o),
         "contrib-recon: reject rate 0.25 exceeds --max-reject-rate 0.2 (1 of 4 rows rejected; see rejects.csv)"
     );
-    assert_eq!(published(&w.out()), before);
+    assert_same(&published(&w.out()), &before, "after the failed run");
     let rejects = std::fs::read_to_string(w.out().join("failed/rejects.csv")).unwrap();
     assert_eq!(rejects, "file,line,reason,raw\npayments_x.csv,2,bad_period,\"Y9,P1,E1,pension,2023-13,,800,400,,\"\n");
     // At the limit exactly, the run passes.
@@ -477,16 +525,4 @@ fn exit_6_io() {
     let o = w.run(&["--out", "afile/sub/out"]);
     assert_eq!(o.status.code(), Some(6));
     assert!(one_line(&o).contains("afile"));
-}
-
-fn base_config(input: &Path, out: &Path) -> contrib_recon::config::RunConfig {
-    use clap::Parser;
-    let mut args: Vec<std::ffi::OsString> = vec!["contrib-recon".into(), "run".into(), input.into(), "--out".into(), out.into()];
-    for a in ["--as-of", "2024-01-20", "--through", "2023-12", "--quiet", "--no-report"] {
-        args.push(a.into());
-    }
-    match contrib_recon::cli::Cli::try_parse_from(args).unwrap().command {
-        contrib_recon::cli::Command::Run(a) => a.resolve().unwrap(),
-        _ => unreachable!(),
-    }
 }

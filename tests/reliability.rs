@@ -435,7 +435,7 @@ mod crash_safety {
 
     /// Payment rows of the big input (fewer in debug builds, where the
     /// same work takes ten times longer).
-    const PERSONS: usize = if cfg!(debug_assertions) { 1_500 } else { 6_000 };
+    const PERSONS: usize = if cfg!(debug_assertions) { 2_000 } else { 8_000 };
     const MONTHS: u32 = 24;
 
     fn write_big_input(dir: &Path) {
@@ -476,13 +476,14 @@ mod crash_safety {
         }
     }
 
-    fn command(input: &Path, out: &Path) -> Command {
+    fn command(input: &Path, out: &Path, extra: &[&str]) -> Command {
         let mut c = Command::new(BIN);
         c.arg("run")
             .arg(input)
             .arg("--out")
             .arg(out)
             .args(["--as-of", "2024-01-20", "--through", "2023-12", "--no-report", "--quiet", "--log-format", "json"])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         c
@@ -517,8 +518,8 @@ mod crash_safety {
     }
 
     /// Spawns a run and a thread that forwards its JSON stage names.
-    fn spawn(input: &Path, out: &Path) -> (Child, std::sync::mpsc::Receiver<String>) {
-        let mut child = command(input, out).stderr(Stdio::piped()).spawn().unwrap();
+    fn spawn(input: &Path, out: &Path, extra: &[&str]) -> (Child, std::sync::mpsc::Receiver<String>) {
+        let mut child = command(input, out, extra).stderr(Stdio::piped()).spawn().unwrap();
         let err = child.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -533,6 +534,9 @@ mod crash_safety {
         });
         (child, rx)
     }
+
+    /// A memory limit far below the big input: the run spills.
+    const SPILL: &[&str] = &["--memory-limit", "2M"];
 
     #[derive(Debug, Clone, Copy)]
     enum Moment {
@@ -553,16 +557,19 @@ mod crash_safety {
         std::fs::create_dir(&parent).unwrap();
 
         // Reference outputs of the big run, and its duration.
+        // (Twice: the first run pays for a cold page cache.)
         let reference = parent.join("reference");
-        let t0 = Instant::now();
-        let st = command(&big, &reference).status().unwrap();
-        let full = t0.elapsed();
-        assert!(st.success());
+        let mut full = Duration::MAX;
+        for _ in 0..2 {
+            let t0 = Instant::now();
+            assert!(command(&big, &reference, &[]).status().unwrap().success());
+            full = full.min(t0.elapsed());
+        }
         let new_set = snapshot(&reference);
         std::fs::remove_dir_all(&reference).unwrap();
 
         let out = parent.join("out");
-        assert!(command(&small, &out).status().unwrap().success());
+        assert!(command(&small, &out, &[]).status().unwrap().success());
         let old_set = snapshot(&out);
         assert_ne!(old_set, new_set);
 
@@ -570,17 +577,21 @@ mod crash_safety {
         // `persons_reconciled` stage is logged just before the last files
         // are finished, summary.json, `_SUCCESS` and the two renames); and
         // after the run would have ended.
-        let mut moments: Vec<Moment> = [0.05, 0.2, 0.4, 0.6, 0.8, 0.95, 1.05, 1.5]
+        let mut moments: Vec<(Moment, &[&str])> = [0.05, 0.2, 0.4, 0.6, 0.8, 0.95, 1.05, 1.5]
             .iter()
-            .map(|f| Moment::After(full.mul_f64(*f)))
+            .map(|f| (Moment::After(full.mul_f64(*f)), &[][..]))
             .collect();
-        moments.push(Moment::AfterStage("files_read", Duration::ZERO));
+        moments.push((Moment::AfterStage("files_read", Duration::ZERO), &[]));
         for ms in [0, 5, 15, 30, 45, 60, 90] {
-            moments.push(Moment::AfterStage("persons_reconciled", Duration::from_millis(ms)));
+            moments.push((Moment::AfterStage("persons_reconciled", Duration::from_millis(ms)), &[]));
+        }
+        // The out-of-core path (spill partitions) publishes the same way.
+        for f in [0.3, 0.8] {
+            moments.push((Moment::After(full.mul_f64(f)), SPILL));
         }
         let mut seen = BTreeMap::<&str, u32>::new();
-        for m in moments {
-            let (mut child, stages) = spawn(&big, &out);
+        for (m, extra) in moments {
+            let (mut child, stages) = spawn(&big, &out, extra);
             let t = Instant::now();
             match m {
                 Moment::After(d) => std::thread::sleep(d),
@@ -613,13 +624,13 @@ mod crash_safety {
                     "new"
                 } else {
                     let names: Vec<&String> = now.keys().collect();
-                    panic!("{m:?} (killed after {killed_at:?}, {status}): OUT_DIR holds a mix: {names:?}");
+                    panic!("{m:?} {extra:?} (killed after {killed_at:?}, {status}): OUT_DIR holds a mix: {names:?}");
                 }
             };
             *seen.entry(state).or_default() += 1;
 
             // The next run succeeds and leaves nothing behind.
-            let st = command(&small, &out).status().unwrap();
+            let st = command(&small, &out, &[]).status().unwrap();
             assert!(st.success(), "{m:?}: the run after the kill failed");
             assert_eq!(snapshot(&out), old_set, "{m:?}");
             assert_eq!(leftovers(&parent, "out"), Vec::<String>::new(), "{m:?}");
@@ -629,5 +640,38 @@ mod crash_safety {
             started.elapsed()
         );
         assert!(seen.get("old").copied().unwrap_or(0) >= 3, "kills never landed before publishing: {seen:?}");
+    }
+
+    /// A run that spills (`--memory-limit` below the input) keeps its spill
+    /// files — a copy of every valid event and payment, personal data — in
+    /// `.contrib-recon-spill-XXXXXX` under `--temp-dir` (default: OUT_DIR's
+    /// parent). A SIGKILL leaves that folder behind, and no later run
+    /// removes it (its name is random and nothing looks for it).
+    #[test]
+    #[ignore = "bug: a killed spilling run leaves .contrib-recon-spill-* (a copy of the input rows) beside OUT_DIR forever (src/spill, src/output/publish.rs clean_leftovers)"]
+    fn sigkill_while_spilling_leaves_no_spill_folder_behind() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (big, small) = (tmp.path().join("big"), tmp.path().join("small"));
+        write_big_input(&big);
+        write_small_input(&small);
+        let parent = tmp.path().join("outputs");
+        std::fs::create_dir(&parent).unwrap();
+        let out = parent.join("out");
+        let (mut child, stages) = spawn(&big, &out, SPILL);
+        while let Ok(s) = stages.recv_timeout(Duration::from_secs(30)) {
+            if s == "plan" || s == "start" {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = child.kill();
+        child.wait().unwrap();
+        assert!(command(&small, &out, SPILL).status().unwrap().success());
+        let spills: Vec<String> = std::fs::read_dir(&parent)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".contrib-recon-spill-"))
+            .collect();
+        assert_eq!(spills, Vec::<String>::new(), "spill folders of the killed run are still there");
     }
 }
