@@ -14,10 +14,12 @@ use super::Reason;
 use chrono::NaiveDate;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-/// The dedup state of one kind (events or payments or rates).
+/// The dedup state of one kind (events or payments or rates). Ids are
+/// kept as their XXH3-128 digest: no allocation per row, and two distinct
+/// ids collide with probability 2^-128.
 #[derive(Default)]
 pub struct Deduper {
-    by_id: HashMap<String, Fingerprint>,
+    by_id: HashMap<u128, Fingerprint>,
     no_id: HashSet<Fingerprint>,
 }
 
@@ -26,11 +28,13 @@ impl Deduper {
     /// rejects it. A kept row becomes the standing row of its id.
     pub fn check(&mut self, id: Option<&str>, fp: Fingerprint) -> Option<Reason> {
         match id {
-            Some(id) => match self.by_id.get(id) {
-                Some(&standing) if standing == fp => Some(Reason::DuplicateRow),
-                Some(_) => Some(Reason::ConflictingDuplicate),
-                None => {
-                    self.by_id.insert(id.to_string(), fp);
+            Some(id) => match self.by_id.entry(xxhash_rust::xxh3::xxh3_128(id.as_bytes())) {
+                std::collections::hash_map::Entry::Occupied(e) if *e.get() == fp => {
+                    Some(Reason::DuplicateRow)
+                }
+                std::collections::hash_map::Entry::Occupied(_) => Some(Reason::ConflictingDuplicate),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(fp);
                     None
                 }
             },

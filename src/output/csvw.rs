@@ -14,24 +14,31 @@ use std::path::{Path, PathBuf};
 
 /// Formats money: two decimals, half away from zero, no negative zero.
 pub fn money(d: Decimal) -> String {
-    let mut r = d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
-    if r.is_zero() {
-        return "0.00".to_string();
-    }
-    r.rescale(2);
-    r.to_string()
+    let mut s = String::with_capacity(16);
+    push_money(&mut s, d);
+    s
 }
 
 /// Appends money formatted as [`money`] without allocating.
 pub fn push_money(out: &mut String, d: Decimal) {
-    use std::fmt::Write as _;
     let mut r = d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
     if r.is_zero() {
         out.push_str("0.00");
         return;
     }
     r.rescale(2);
-    let _ = write!(out, "{r}");
+    // Cents as an integer: sign, whole yuan, two decimals.
+    let cents = r.mantissa();
+    if cents < 0 {
+        out.push('-');
+    }
+    let abs = cents.unsigned_abs();
+    let mut b = itoa::Buffer::new();
+    out.push_str(b.format(abs / 100));
+    out.push('.');
+    let c = (abs % 100) as u8;
+    out.push(char::from(b'0' + c / 10));
+    out.push(char::from(b'0' + c % 10));
 }
 
 /// A reusable line buffer for the hot outputs (ledger, pooling): fields
@@ -176,6 +183,9 @@ mod tests {
         assert_eq!(m("12"), "12.00");
         assert_eq!(m("0.1"), "0.10");
         assert_eq!(m("1234567.891"), "1234567.89");
+        assert_eq!(m("-0.05"), "-0.05");
+        assert_eq!(m("-12.3"), "-12.30");
+        assert_eq!(m("999999999999999.995"), "1000000000000000.00");
     }
 
     #[test]
