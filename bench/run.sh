@@ -17,6 +17,10 @@
 # ratio DuckDB / contrib-recon. Outputs go to bench/out/ (gitignored); the
 # table is also appended to bench/out/results.md.
 #
+# Environment: CONTRIB_RECON_BIN (use this binary instead of building),
+# BENCH_COMMIT (commit to print for it), DUCKDB_MEMORY_LIMIT (e.g. 8GB;
+# default: DuckDB's own, 80 % of RAM).
+#
 # Needs: cargo, python3 (venv), /usr/bin/time (Debian package `time`,
 # installed with apt-get when missing), the `duckdb` package from PyPI
 # (installed into bench/.venv when missing).
@@ -120,7 +124,9 @@ for d in "${DATASETS[@]}"; do
   log "$d: contrib-recon run"
   measure contrib_recon "$o/recon" "$BIN" run "$in" --out "$o/recon" --as-of $AS_OF --through $THROUGH --quiet
   log "$d: duckdb peer"
-  measure duckdb "$o/duckdb" "$PY" "$BENCH/duckdb_peer.py" "$in" "$o/duckdb" --through $THROUGH --temp-dir "$o/duckdb.tmp"
+  duck_mem=()
+  [ -n "${DUCKDB_MEMORY_LIMIT:-}" ] && duck_mem=(--memory-limit "$DUCKDB_MEMORY_LIMIT")
+  measure duckdb "$o/duckdb" "$PY" "$BENCH/duckdb_peer.py" "$in" "$o/duckdb" --through $THROUGH --temp-dir "$o/duckdb.tmp" "${duck_mem[@]}"
   if [ "$d" = large ]; then
     log "$d: contrib-recon run --memory-limit 1G"
     measure contrib_recon_1G "$o/recon1g" "$BIN" run "$in" --out "$o/recon1g" --as-of $AS_OF --through $THROUGH --quiet --memory-limit 1G

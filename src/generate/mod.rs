@@ -31,7 +31,6 @@ use crate::error::{Error, Result};
 use crate::model::Period;
 use rayon::prelude::*;
 use std::fs::File;
-#[cfg(not(unix))]
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -111,8 +110,8 @@ pub fn generate_stats(cfg: &GenerateConfig) -> Result<GenerateStats> {
     const EV_HEADER: &[u8] = b"event_id,person_id,id_number,name,employer_id,insurance,action,period,base,reason\n";
     const PAY_HEADER: &[u8] =
         b"payment_id,person_id,employer_id,insurance,period,base,employer_amount,individual_amount,paid_on,kind\n";
-    write_at(&ev_file, &ev_path, EV_HEADER, 0)?;
-    write_at(&pay_file, &pay_path, PAY_HEADER, 0)?;
+    (&ev_file).write_all(EV_HEADER).map_err(|e| Error::io(&ev_path, "cannot write", e))?;
+    (&pay_file).write_all(PAY_HEADER).map_err(|e| Error::io(&pay_path, "cannot write", e))?;
 
     // About 4 MB of payments per chunk; the chunking does not change the
     // output (persons are seeded individually), only memory and balance.
@@ -125,51 +124,61 @@ pub fn generate_stats(cfg: &GenerateConfig) -> Result<GenerateStats> {
     let (mut ev_bytes, mut pay_bytes) = (EV_HEADER.len() as u64, PAY_HEADER.len() as u64);
     // Emptied buffers go back to the generators: fresh multi-megabyte
     // allocations would cost a page fault per 4 KiB every time.
-    let pool: std::sync::Mutex<Vec<person::Out>> = std::sync::Mutex::new(Vec::new());
-    let mut w = 0;
-    while w < n_chunks {
-        let hi = (w + window).min(n_chunks);
-        let outs: Vec<person::Out> = (w..hi)
-            .into_par_iter()
-            .map_init(person::Scratch::default, |scratch, c| {
-                let lo = c * per_chunk;
-                let end = (lo + per_chunk).min(cfg.persons);
-                let recycled = pool.lock().ok().and_then(|mut p| p.pop());
-                let mut out = recycled.unwrap_or_else(|| person::Out {
-                    events: Vec::with_capacity(est_pay / 6),
-                    payments: Vec::with_capacity(est_pay),
-                    ..Default::default()
-                });
-                for i in lo..end {
-                    person::person(&ctx, i, &mut out, scratch);
-                }
-                out
-            })
-            .collect();
-        // Chunk order fixes every chunk's place in the files; the writes
-        // themselves then go in parallel (positional writes).
-        let mut places = Vec::with_capacity(outs.len());
-        for o in &outs {
-            places.push((ev_bytes, pay_bytes));
-            ev_bytes += o.events.len() as u64;
-            pay_bytes += o.payments.len() as u64;
-            n_events += o.n_events;
-            n_payments += o.n_payments;
-        }
-        outs.into_par_iter().zip(places).try_for_each(|(mut o, (eo, po))| -> Result<()> {
-            write_at(&ev_file, &ev_path, &o.events, eo)?;
-            write_at(&pay_file, &pay_path, &o.payments, po)?;
-            o.events.clear();
-            o.payments.clear();
-            o.n_events = 0;
-            o.n_payments = 0;
-            if let Ok(mut p) = pool.lock() {
-                p.push(o);
+    let ev_pool: Pool = std::sync::Mutex::new(Vec::new());
+    let pay_pool: Pool = std::sync::Mutex::new(Vec::new());
+    // One writer thread per file (writes to one file serialise in the
+    // kernel anyway) while the rayon pool generates the next window.
+    std::thread::scope(|scope| -> Result<()> {
+        let (etx, erx) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(1);
+        let (ptx, prx) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(1);
+        let (ev_pool, pay_pool) = (&ev_pool, &pay_pool);
+        let (ev_path, pay_path) = (&ev_path, &pay_path);
+        let ew = scope.spawn(move || write_all_from(ev_file, ev_path, erx, ev_pool));
+        let pw = scope.spawn(move || write_all_from(pay_file, pay_path, prx, pay_pool));
+        let mut w = 0;
+        while w < n_chunks {
+            let hi = (w + window).min(n_chunks);
+            let outs: Vec<person::Out> = (w..hi)
+                .into_par_iter()
+                .map_init(person::Scratch::default, |scratch, c| {
+                    let lo = c * per_chunk;
+                    let end = (lo + per_chunk).min(cfg.persons);
+                    let take = |pool: &Pool, cap: usize| {
+                        pool.lock().ok().and_then(|mut p| p.pop()).unwrap_or_else(|| Vec::with_capacity(cap))
+                    };
+                    let mut out = person::Out {
+                        events: take(ev_pool, est_pay / 6),
+                        payments: take(pay_pool, est_pay),
+                        ..Default::default()
+                    };
+                    for i in lo..end {
+                        person::person(&ctx, i, &mut out, scratch);
+                    }
+                    out
+                })
+                .collect();
+            let (mut evs, mut pays) = (Vec::with_capacity(outs.len()), Vec::with_capacity(outs.len()));
+            for o in outs {
+                ev_bytes += o.events.len() as u64;
+                pay_bytes += o.payments.len() as u64;
+                n_events += o.n_events;
+                n_payments += o.n_payments;
+                evs.push(o.events);
+                pays.push(o.payments);
             }
-            Ok(())
-        })?;
-        w = hi;
-    }
+            if etx.send(evs).is_err() || ptx.send(pays).is_err() {
+                break; // A writer failed; its error is reported below.
+            }
+            w = hi;
+        }
+        drop(etx);
+        drop(ptx);
+        let joined = |h: std::thread::ScopedJoinHandle<'_, Result<()>>| {
+            h.join().map_err(|_| Error::Output("generate: a writer thread panicked".into()))?
+        };
+        joined(ew)?;
+        joined(pw)
+    })?;
     Ok(GenerateStats {
         persons: cfg.persons,
         employers: n_emp,
@@ -183,23 +192,21 @@ fn create(path: &Path) -> Result<File> {
     File::create(path).map_err(|e| Error::io(path, "cannot create", e))
 }
 
-/// Writes `buf` at byte `offset` of `file` (safe to call from several
-/// threads at once on disjoint ranges).
-#[cfg(unix)]
-fn write_at(file: &File, path: &Path, buf: &[u8], offset: u64) -> Result<()> {
-    use std::os::unix::fs::FileExt;
-    file.write_all_at(buf, offset).map_err(|e| Error::io(path, "cannot write", e))
-}
+type Pool = std::sync::Mutex<Vec<Vec<u8>>>;
 
-#[cfg(not(unix))]
-fn write_at(file: &File, path: &Path, buf: &[u8], offset: u64) -> Result<()> {
-    use std::io::{Seek, SeekFrom};
-    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = LOCK.lock();
-    let mut f = file;
-    f.seek(SeekFrom::Start(offset))
-        .and_then(|_| f.write_all(buf))
-        .map_err(|e| Error::io(path, "cannot write", e))
+/// Appends every buffer received to `file` in order, returning the emptied
+/// buffers to `pool`.
+fn write_all_from(mut file: File, path: &Path, rx: std::sync::mpsc::Receiver<Vec<Vec<u8>>>, pool: &Pool) -> Result<()> {
+    for bufs in rx {
+        for mut b in bufs {
+            file.write_all(&b).map_err(|e| Error::io(path, "cannot write", e))?;
+            b.clear();
+            if let Ok(mut p) = pool.lock() {
+                p.push(b);
+            }
+        }
+    }
+    file.flush().map_err(|e| Error::io(path, "cannot write", e))
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
