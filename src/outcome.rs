@@ -185,6 +185,22 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A finding about a person or an employer as a whole: no insurance,
+    /// periods, months or amount.
+    pub fn whole(kind: FindingKind, person: Option<&str>, employer: Option<&str>, detail: String) -> Self {
+        Finding {
+            kind,
+            person_id: person.map(str::to_string),
+            employer_id: employer.map(str::to_string),
+            insurance: None,
+            from: None,
+            to: None,
+            months: None,
+            amount: None,
+            detail,
+        }
+    }
+
     /// SPEC §6/§7 order: person_id, insurance, from_period, kind,
     /// employer_id, then to_period, months, amount, detail. Empty first.
     pub fn sort_key_cmp(&self, o: &Finding) -> std::cmp::Ordering {

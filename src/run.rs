@@ -339,17 +339,7 @@ fn employer_findings(
     referenced: &BTreeSet<String>,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
-    let blank = |kind, employer: &str, detail: String| Finding {
-        kind,
-        person_id: None,
-        employer_id: Some(employer.to_string()),
-        insurance: None,
-        from: None,
-        to: None,
-        months: None,
-        amount: None,
-        detail,
-    };
+    let blank = |kind, employer: &str, detail: String| Finding::whole(kind, None, Some(employer), detail);
     for (id, e) in employers {
         if let Some(code) = &e.credit_code {
             let code = code.trim().to_uppercase();

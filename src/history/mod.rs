@@ -459,58 +459,11 @@ fn line_of(path: &Path, offset: u64) -> u64 {
     }
 }
 
-const LEDGER_COLS: [&str; 10] = [
-    "person_id",
-    "insurance",
-    "period",
-    "employer_id",
-    "status",
-    "base",
-    "due_employer",
-    "due_individual",
-    "paid_employer",
-    "paid_individual",
-];
-const PERSONS_COLS: [&str; 11] = [
-    "person_id",
-    "insurance",
-    "first_period",
-    "last_period",
-    "months_covered",
-    "months_paid",
-    "months_short",
-    "months_gap",
-    "months_overlap",
-    "pooled_total",
-    "state",
-];
-const EXCEPTIONS_COLS: [&str; 10] = [
-    "kind",
-    "severity",
-    "person_id",
-    "employer_id",
-    "insurance",
-    "from_period",
-    "to_period",
-    "months",
-    "amount",
-    "detail",
-];
-const MAKEUP_COLS: [&str; 13] = [
-    "person_id",
-    "employer_id",
-    "insurance",
-    "employer_status",
-    "closed_on",
-    "first_period",
-    "last_period",
-    "months",
-    "principal_employer",
-    "principal_individual",
-    "late_fee",
-    "total",
-    "archive_transferred",
-];
+// The column lists are the writer's own headers, so the two cannot drift.
+use crate::output::{
+    EXCEPTIONS_HEADER as EXCEPTIONS_COLS, LEDGER_HEADER as LEDGER_COLS,
+    MAKEUP_HEADER as MAKEUP_COLS, PERSONS_HEADER as PERSONS_COLS,
+};
 
 /// One output CSV: its header's column positions, read from its first line.
 struct CsvFile {

@@ -39,17 +39,7 @@ impl IdentityIndex {
 }
 
 fn finding(kind: FindingKind, person: &str, detail: String) -> Finding {
-    Finding {
-        kind,
-        person_id: Some(person.to_string()),
-        employer_id: None,
-        insurance: None,
-        from: None,
-        to: None,
-        months: None,
-        amount: None,
-        detail,
-    }
+    Finding::whole(kind, Some(person), None, detail)
 }
 
 /// The person-level identity findings of one person.

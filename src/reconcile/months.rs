@@ -306,7 +306,7 @@ pub fn reconcile(
         };
         out.totals.makeup_principal += c.pe + c.pi;
         out.totals.makeup_late_fee += c.fee;
-        out.findings.push(Finding {
+        let makeup = Finding {
             kind: FindingKind::MakeupRequired,
             person_id: Some(person.to_string()),
             employer_id: Some(e.clone()),
@@ -319,20 +319,17 @@ pub fn reconcile(
                 "Employer {e} is {} since {closed_on}; {} month(s) unpaid: principal {:.2} (employer {:.2}, personal account {:.2}) plus late fee {:.2}.",
                 emp.status.name(), c.months, c.pe + c.pi, c.pe, c.pi, c.fee
             ),
-        });
+        };
         if emp.archive_transferred != Some(true) {
+            // Same person, employer, insurance and months as the case.
             out.findings.push(Finding {
                 kind: FindingKind::ArchiveNotTransferred,
-                person_id: Some(person.to_string()),
-                employer_id: Some(e.clone()),
-                insurance: Some(insurance),
-                from: Some(c.first),
-                to: Some(c.last),
-                months: Some(c.months),
                 amount: None,
                 detail: format!("Personnel archives of closed employer {e} were not transferred to the archive centre; retrieve them before the make-up is settled."),
+                ..makeup.clone()
             });
         }
+        out.findings.push(makeup);
         out.makeup.push(case);
     }
     if let (Some(first), Some(last)) = (out.ledger.first(), out.ledger.last()) {
