@@ -9,8 +9,8 @@
 use contrib_recon::config::RunConfig;
 use contrib_recon::ingest::reader::{Encoding, RecordReader};
 use contrib_recon::parse::{
-    credit_code_valid, normalize_id_number, parse_action, parse_date, parse_insurance,
-    parse_kind, parse_money, parse_period, parse_status, parse_yes_no, trim,
+    credit_code_valid, normalize_id_number, parse_action, parse_date, parse_insurance, parse_kind,
+    parse_money, parse_period, parse_status, parse_yes_no, trim,
 };
 use rust_decimal::Decimal;
 use std::io::Read;
@@ -107,13 +107,29 @@ fn check_field(p: &str) {
     if let Some(d) = parse_date(p) {
         use chrono::Datelike;
         assert!((1950..=2100).contains(&d.year()), "{p:?} -> {d}");
-        assert_eq!(parse_date(&d.format("%Y-%m-%d").to_string()), Some(d), "{p:?}");
-        assert_eq!(parse_date(&d.format("%Y%m%d").to_string()), Some(d), "{p:?}");
-        assert_eq!(parse_date(&d.format("%Y年%-m月%-d日").to_string()), Some(d), "{p:?}");
+        assert_eq!(
+            parse_date(&d.format("%Y-%m-%d").to_string()),
+            Some(d),
+            "{p:?}"
+        );
+        assert_eq!(
+            parse_date(&d.format("%Y%m%d").to_string()),
+            Some(d),
+            "{p:?}"
+        );
+        assert_eq!(
+            parse_date(&d.format("%Y年%-m月%-d日").to_string()),
+            Some(d),
+            "{p:?}"
+        );
     }
 
     let m = parse_money(p);
-    assert_eq!(m, money_reference(p), "parse_money vs SPEC reading of {p:?}");
+    assert_eq!(
+        m,
+        money_reference(p),
+        "parse_money vs SPEC reading of {p:?}"
+    );
     if let Some(m) = m {
         assert!(m.scale() <= 10, "{p:?}");
         assert!(m.abs() < Decimal::from(1_000_000_000_000_000i64), "{p:?}");
@@ -190,7 +206,9 @@ pub fn read_records<R: Read>(r: R, enc: Encoding, delim: u8, batch: usize) -> (V
     let mut rdr = RecordReader::new(r, enc, delim);
     let mut out = Vec::new();
     loop {
-        let b = rdr.next_batch(batch).expect("reading from memory cannot fail");
+        let b = rdr
+            .next_batch(batch)
+            .expect("reading from memory cannot fail");
         if b.is_empty() {
             break;
         }
@@ -199,7 +217,9 @@ pub fn read_records<R: Read>(r: R, enc: Encoding, delim: u8, batch: usize) -> (V
                 line: b.records[i].line,
                 raw: b.raw(i).to_vec(),
                 nfields: b.nfields(i),
-                fields: b.fields(i).map(|f| f.iter().map(|s| s.to_string()).collect()),
+                fields: b
+                    .fields(i)
+                    .map(|f| f.iter().map(|s| s.to_string()).collect()),
             });
         }
     }
@@ -215,13 +235,28 @@ pub fn check_reader(data: &[u8]) {
     let Some((&flags, content)) = data.split_first() else {
         return;
     };
-    let enc = if flags & 1 == 0 { Encoding::Utf8 } else { Encoding::Gb18030 };
+    let enc = if flags & 1 == 0 {
+        Encoding::Utf8
+    } else {
+        Encoding::Gb18030
+    };
     let delim = [b',', b'\t', b'|', b';'][usize::from((flags >> 1) & 3)];
     let step = usize::from(flags >> 3) % 7 + 1;
     let (whole, size) = read_records(content, enc, delim, 1 << 15);
     assert_eq!(size, content.len() as u64, "every byte is read and hashed");
-    let (short, _) = read_records(ShortReads { data: content, step }, enc, delim, 1);
-    assert_eq!(whole, short, "records depend on read boundaries (step {step})");
+    let (short, _) = read_records(
+        ShortReads {
+            data: content,
+            step,
+        },
+        enc,
+        delim,
+        1,
+    );
+    assert_eq!(
+        whole, short,
+        "records depend on read boundaries (step {step})"
+    );
 
     // Physical lines end at LF, CRLF or a lone CR (as records do).
     let newlines = content
@@ -231,14 +266,26 @@ pub fn check_reader(data: &[u8]) {
         .count() as u64;
     let mut prev = 0u64;
     for r in &whole {
-        assert!(r.line > prev, "line numbers must increase: {} after {prev}", r.line);
+        assert!(
+            r.line > prev,
+            "line numbers must increase: {} after {prev}",
+            r.line
+        );
         prev = r.line;
-        assert!(r.line <= newlines + 1, "line {} beyond the file's {} lines", r.line, newlines + 1);
+        assert!(
+            r.line <= newlines + 1,
+            "line {} beyond the file's {} lines",
+            r.line,
+            newlines + 1
+        );
         assert!(r.nfields >= 1);
         if !r.raw.contains(&b'"') {
             // (A quote left open at the end of the file makes the line
             // ends before EOF part of the record's text.)
-            assert!(!r.raw.ends_with(b"\n") && !r.raw.ends_with(b"\r"), "raw keeps its line end");
+            assert!(
+                !r.raw.ends_with(b"\n") && !r.raw.ends_with(b"\r"),
+                "raw keeps its line end"
+            );
         }
         if let Some(f) = &r.fields {
             assert_eq!(f.len(), r.nfields);
@@ -246,7 +293,11 @@ pub fn check_reader(data: &[u8]) {
         }
         if enc == Encoding::Utf8 && std::str::from_utf8(content).is_ok() && !r.raw.is_empty() {
             // Valid UTF-8 input: no record is a decode error.
-            assert!(r.fields.is_some(), "valid UTF-8 record refused: {:?}", r.raw);
+            assert!(
+                r.fields.is_some(),
+                "valid UTF-8 record refused: {:?}",
+                r.raw
+            );
         }
     }
     if enc == Encoding::Utf8 && !content.contains(&b'"') && !content.contains(&b'\r') {
@@ -271,12 +322,15 @@ pub fn check_reader(data: &[u8]) {
 // A whole run
 // ---------------------------------------------------------------------
 
-pub const EMPLOYERS: &str = "employer_id,name,credit_code,status,status_date,region,archive_transferred\n\
+pub const EMPLOYERS: &str =
+    "employer_id,name,credit_code,status,status_date,region,archive_transferred\n\
 E1,Acme,,active,,110101,\n\
 E2,Bust,,bankrupt,2023-06-15,110101,no\n";
 
-pub const EVENTS_HEADER: &str = "event_id,person_id,id_number,name,employer_id,insurance,action,period,base,reason\n";
-pub const EVENTS: &str = "event_id,person_id,id_number,name,employer_id,insurance,action,period,base,reason\n\
+pub const EVENTS_HEADER: &str =
+    "event_id,person_id,id_number,name,employer_id,insurance,action,period,base,reason\n";
+pub const EVENTS: &str =
+    "event_id,person_id,id_number,name,employer_id,insurance,action,period,base,reason\n\
 V1,P1,11010519491231002X,Zhang,E1,pension,increase,2023-01,5000,new\n\
 V2,P2,,Li,E2,pension,increase,2022-11,4000,new\n\
 V3,P3,,Wang,,medical,increase,2024-03,3000,individual\n\
@@ -294,8 +348,26 @@ Y5,P9,E7,pension,2030-01,,1.00,1.00,,\n";
 /// command-line arguments as the binary does (`extra` appended).
 pub fn run_config(input_dir: &Path, out_dir: &Path, extra: &[&str]) -> RunConfig {
     use clap::Parser;
-    let mut args: Vec<std::ffi::OsString> = vec!["contrib-recon".into(), "run".into(), input_dir.into(), "--out".into(), out_dir.into()];
-    for a in ["--as-of", "2025-01-20", "--through", "2024-12", "--threads", "1", "--quiet", "--no-report"].iter().chain(extra) {
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "contrib-recon".into(),
+        "run".into(),
+        input_dir.into(),
+        "--out".into(),
+        out_dir.into(),
+    ];
+    for a in [
+        "--as-of",
+        "2025-01-20",
+        "--through",
+        "2024-12",
+        "--threads",
+        "1",
+        "--quiet",
+        "--no-report",
+    ]
+    .iter()
+    .chain(extra)
+    {
         args.push(a.into());
     }
     let cli = contrib_recon::cli::Cli::try_parse_from(args).expect("arguments parse");
@@ -337,10 +409,21 @@ pub fn check_run_file(data: &[u8]) {
     std::fs::write(input.join("payments.csv"), PAYMENTS).unwrap();
     let mut file = Vec::new();
     if flags & 2 == 2 {
-        file.extend_from_slice(if events { EVENTS_HEADER } else { PAYMENTS_HEADER }.as_bytes());
+        file.extend_from_slice(
+            if events {
+                EVENTS_HEADER
+            } else {
+                PAYMENTS_HEADER
+            }
+            .as_bytes(),
+        );
     }
     file.extend_from_slice(content);
-    let name = if events { "events_x.csv" } else { "payments_x.csv" };
+    let name = if events {
+        "events_x.csv"
+    } else {
+        "payments_x.csv"
+    };
     std::fs::write(input.join(name), &file).unwrap();
     let encoding = ["auto", "utf-8", "gb18030", "auto"][usize::from((flags >> 2) & 3)];
     let cfg = run_config(&input, &out, &["--encoding", encoding]);
@@ -358,31 +441,57 @@ pub fn check_run_file(data: &[u8]) {
             let inputs = s["inputs"].as_array().unwrap();
             let mut rejected = 0;
             for i in inputs {
-                let (r, a, j) = (i["rows_read"].as_u64().unwrap(), i["accepted"].as_u64().unwrap(), i["rejected"].as_u64().unwrap());
+                let (r, a, j) = (
+                    i["rows_read"].as_u64().unwrap(),
+                    i["accepted"].as_u64().unwrap(),
+                    i["rejected"].as_u64().unwrap(),
+                );
                 assert_eq!(r, a + j, "{i}");
                 rejected += j;
             }
             assert_eq!(s["counts"]["rejects"].as_u64().unwrap(), rejected);
             // rejects.csv holds one record per rejected row, per file.
             let mut rdr = csv::Reader::from_path(out.join("rejects.csv")).unwrap();
-            assert_eq!(rdr.headers().unwrap(), vec!["file", "line", "reason", "raw"]);
+            assert_eq!(
+                rdr.headers().unwrap(),
+                vec!["file", "line", "reason", "raw"]
+            );
             let mut per_file = std::collections::BTreeMap::<String, u64>::new();
             for rec in rdr.records() {
                 let rec = rec.unwrap();
-                assert!(rec[1].parse::<u64>().unwrap() >= 2, "a reject on the header line: {rec:?}");
+                assert!(
+                    rec[1].parse::<u64>().unwrap() >= 2,
+                    "a reject on the header line: {rec:?}"
+                );
                 *per_file.entry(rec[0].to_string()).or_default() += 1;
             }
             for i in inputs {
-                let n = per_file.get(i["path"].as_str().unwrap()).copied().unwrap_or(0);
-                assert_eq!(n, i["rejected"].as_u64().unwrap(), "rejects.csv vs summary for {}", i["path"]);
+                let n = per_file
+                    .get(i["path"].as_str().unwrap())
+                    .copied()
+                    .unwrap_or(0);
+                assert_eq!(
+                    n,
+                    i["rejected"].as_u64().unwrap(),
+                    "rejects.csv vs summary for {}",
+                    i["path"]
+                );
             }
             assert!(!out.join("failed").exists());
         }
         Err(e) => {
-            assert_eq!(e.exit_code(), contrib_recon::error::exit::INPUT, "unexpected failure: {e}");
+            assert_eq!(
+                e.exit_code(),
+                contrib_recon::error::exit::INPUT,
+                "unexpected failure: {e}"
+            );
             let msg = e.to_string();
-            assert!(!msg.contains('\n'), "stderr message must be one line: {msg:?}");
-            let diag = std::fs::read_to_string(out.join("failed/summary.json")).expect("failed/summary.json");
+            assert!(
+                !msg.contains('\n'),
+                "stderr message must be one line: {msg:?}"
+            );
+            let diag = std::fs::read_to_string(out.join("failed/summary.json"))
+                .expect("failed/summary.json");
             let v: serde_json::Value = serde_json::from_str(&diag).unwrap();
             assert_eq!(v["status"], "failed");
             assert!(out.join("failed/rejects.csv").is_file());

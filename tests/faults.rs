@@ -46,9 +46,14 @@ impl Work {
     /// `contrib-recon run in --out out` with fixed dates and `extra`.
     fn cmd(&self, extra: &[&str]) -> Command {
         let mut c = Command::new(BIN);
-        c.current_dir(self.root()).args(["run", "in", "--quiet", "--no-report"]);
+        c.current_dir(self.root())
+            .args(["run", "in", "--quiet", "--no-report"]);
         // Defaults, unless `extra` gives the option itself.
-        for (flag, value) in [("--out", "out"), ("--as-of", "2024-01-20"), ("--through", "2023-12")] {
+        for (flag, value) in [
+            ("--out", "out"),
+            ("--as-of", "2024-01-20"),
+            ("--through", "2023-12"),
+        ] {
             if !extra.contains(&flag) {
                 c.args([flag, value]);
             }
@@ -62,11 +67,17 @@ impl Work {
     /// A first, successful run; returns its outputs.
     fn previous_outputs(&self) -> BTreeMap<String, Vec<u8>> {
         let o = self.run(&[]);
-        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         published(&self.out())
     }
     fn failed_summary(&self) -> Value {
-        serde_json::from_slice(&std::fs::read(self.out().join("failed/summary.json")).unwrap()).unwrap()
+        serde_json::from_slice(&std::fs::read(self.out().join("failed/summary.json")).unwrap())
+            .unwrap()
     }
     /// Entries beside OUT_DIR that a run may have left (`.out.*`).
     fn leftovers(&self) -> Vec<String> {
@@ -88,14 +99,20 @@ impl Work {
 /// Every published file of OUT_DIR (not `failed/`), byte for byte.
 fn published(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut m = BTreeMap::new();
-    let Ok(rd) = std::fs::read_dir(dir) else { return m };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return m;
+    };
     for e in rd {
         let e = e.unwrap();
         let name = e.file_name().to_string_lossy().into_owned();
         if name == "failed" {
             continue;
         }
-        let bytes = if e.file_type().unwrap().is_dir() { b"<dir>".to_vec() } else { std::fs::read(e.path()).unwrap() };
+        let bytes = if e.file_type().unwrap().is_dir() {
+            b"<dir>".to_vec()
+        } else {
+            std::fs::read(e.path()).unwrap()
+        };
         m.insert(name, bytes);
     }
     m
@@ -112,8 +129,16 @@ fn assert_same(now: &BTreeMap<String, Vec<u8>>, before: &BTreeMap<String, Vec<u8
             _ => {}
         }
     }
-    diff.extend(before.keys().filter(|k| !now.contains_key(*k)).map(|k| format!("-{k}")));
-    assert!(diff.is_empty(), "{what}: OUT_DIR differs from the previous outputs: {diff:?}");
+    diff.extend(
+        before
+            .keys()
+            .filter(|k| !now.contains_key(*k))
+            .map(|k| format!("-{k}")),
+    );
+    assert!(
+        diff.is_empty(),
+        "{what}: OUT_DIR differs from the previous outputs: {diff:?}"
+    );
 }
 
 /// The single stderr line of a failed run.
@@ -126,7 +151,11 @@ fn one_line(o: &Output) -> String {
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout.trim_ascii() == b"0").unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.trim_ascii() == b"0")
+        .unwrap_or(false)
 }
 
 // ---------------------------------------------------------------------
@@ -139,7 +168,10 @@ fn unreadable_input_file_fails_naming_it() {
     use std::os::unix::fs::PermissionsExt;
     let w = Work::new();
     let before = w.previous_outputs();
-    w.write("payments_x.csv", format!("{PAYMENTS_HEADER}Y2,P1,E1,pension,2023-02,,800,400,,\n"));
+    w.write(
+        "payments_x.csv",
+        format!("{PAYMENTS_HEADER}Y2,P1,E1,pension,2023-02,,800,400,,\n"),
+    );
     let f = w.input().join("payments_x.csv");
     std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o000)).unwrap();
     let mut cmd = w.cmd(&[]);
@@ -148,7 +180,13 @@ fn unreadable_input_file_fails_naming_it() {
         let setpriv = Path::new("/usr/bin/setpriv");
         let nobody_ok = setpriv.exists()
             && Command::new(setpriv)
-                .args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN, "--version"])
+                .args([
+                    "--reuid=65534",
+                    "--regid=65534",
+                    "--clear-groups",
+                    BIN,
+                    "--version",
+                ])
                 .output()
                 .is_ok_and(|o| o.status.success());
         if !is_root() || !nobody_ok {
@@ -160,7 +198,8 @@ fn unreadable_input_file_fails_naming_it() {
         }
         chmod_tree(&w.out(), 0o777);
         for name in ["employers.csv", "events.csv", "payments.csv"] {
-            std::fs::set_permissions(w.input().join(name), std::fs::Permissions::from_mode(0o644)).unwrap();
+            std::fs::set_permissions(w.input().join(name), std::fs::Permissions::from_mode(0o644))
+                .unwrap();
         }
         eprintln!("unreadable_input_file_fails_naming_it: running as root, so the tool runs as nobody (setpriv)");
         let std_cmd = w.cmd(&[]);
@@ -171,9 +210,17 @@ fn unreadable_input_file_fails_naming_it() {
             .args(args);
     }
     let o = cmd.output().unwrap();
-    assert_eq!(o.status.code(), Some(6), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(6),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let line = one_line(&o);
-    assert!(line.contains("payments_x.csv") && line.contains("Permission denied"), "{line}");
+    assert!(
+        line.contains("payments_x.csv") && line.contains("Permission denied"),
+        "{line}"
+    );
     assert_same(&published(&w.out()), &before, "after the failed run");
     assert_eq!(w.failed_summary()["status"], "failed");
     assert_eq!(w.leftovers(), Vec::<String>::new());
@@ -198,7 +245,10 @@ fn explicit_input_that_is_a_directory_fails_naming_it() {
     let o = w.run(&["--payments", "in/payments_dir.csv"]);
     assert_eq!(o.status.code(), Some(6));
     let line = one_line(&o);
-    assert!(line.contains("in/payments_dir.csv") && line.contains("Is a directory"), "{line}");
+    assert!(
+        line.contains("in/payments_dir.csv") && line.contains("Is a directory"),
+        "{line}"
+    );
     assert_same(&published(&w.out()), &before, "after the failed run");
     assert_eq!(w.failed_summary()["status"], "failed");
 }
@@ -210,8 +260,13 @@ fn a_folder_named_like_an_input_is_not_searched() {
     std::fs::create_dir(w.input().join("payments_dir.csv")).unwrap();
     let o = w.run(&[]);
     assert_eq!(o.status.code(), Some(0));
-    let s: Value = serde_json::from_slice(&std::fs::read(w.out().join("summary.json")).unwrap()).unwrap();
-    assert!(s["inputs"].as_array().unwrap().iter().all(|i| i["path"] != "payments_dir.csv"));
+    let s: Value =
+        serde_json::from_slice(&std::fs::read(w.out().join("summary.json")).unwrap()).unwrap();
+    assert!(s["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["path"] != "payments_dir.csv"));
 }
 
 #[test]
@@ -221,7 +276,10 @@ fn explicit_input_that_does_not_exist_fails_naming_it() {
     let o = w.run(&["--payments", "in/payments_gone.csv"]);
     assert_eq!(o.status.code(), Some(6));
     let line = one_line(&o);
-    assert!(line.contains("in/payments_gone.csv") && line.contains("No such file"), "{line}");
+    assert!(
+        line.contains("in/payments_gone.csv") && line.contains("No such file"),
+        "{line}"
+    );
     assert_same(&published(&w.out()), &before, "after the failed run");
 }
 
@@ -238,19 +296,30 @@ fn input_deleted_between_discovery_and_reading() {
     const O_NONBLOCK: i32 = 0o4000;
     let w = Work::new();
     let before = w.previous_outputs();
-    w.write("payments_x.csv", format!("{PAYMENTS_HEADER}Y2,P1,E1,pension,2023-02,,800,400,,\n"));
+    w.write(
+        "payments_x.csv",
+        format!("{PAYMENTS_HEADER}Y2,P1,E1,pension,2023-02,,800,400,,\n"),
+    );
     let fifo = w.root().join("employers.fifo");
     let st = Command::new("mkfifo").arg(&fifo).status();
     if !st.is_ok_and(|s| s.success()) {
         eprintln!("SKIPPED input_deleted_between_discovery_and_reading: mkfifo failed");
         return;
     }
-    let mut child = w.cmd(&["--employers", "employers.fifo"]).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let mut child = w
+        .cmd(&["--employers", "employers.fifo"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut fed = 0;
     // Feed the FIFO each time the run opens it, until the run ends.
     while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
-        match std::fs::OpenOptions::new().write(true).custom_flags(O_NONBLOCK).open(&fifo) {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(O_NONBLOCK)
+            .open(&fifo)
+        {
             Ok(mut f) => {
                 if fed == 0 {
                     // The run has listed its inputs and is reading employers.
@@ -271,11 +340,22 @@ fn input_deleted_between_discovery_and_reading() {
     }
     let o = child.wait_with_output().unwrap();
     assert!(fed >= 1);
-    assert_eq!(o.status.code(), Some(6), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(6),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let line = one_line(&o);
-    assert!(line.contains("payments_x.csv") && line.contains("No such file"), "{line}");
+    assert!(
+        line.contains("payments_x.csv") && line.contains("No such file"),
+        "{line}"
+    );
     assert_same(&published(&w.out()), &before, "after the failed run");
-    assert!(w.failed_summary()["reason"].as_str().unwrap().contains("payments_x.csv"));
+    assert!(w.failed_summary()["reason"]
+        .as_str()
+        .unwrap()
+        .contains("payments_x.csv"));
     assert_eq!(w.leftovers(), Vec::<String>::new());
 }
 
@@ -289,9 +369,17 @@ fn input_deleted_between_discovery_and_reading() {
 fn dangling_symlink_input_fails_naming_it() {
     let w = Work::new();
     let before = w.previous_outputs();
-    std::os::unix::fs::symlink(w.root().join("vanished.csv"), w.input().join("payments_x.csv")).unwrap();
+    std::os::unix::fs::symlink(
+        w.root().join("vanished.csv"),
+        w.input().join("payments_x.csv"),
+    )
+    .unwrap();
     let o = w.run(&[]);
-    assert_ne!(o.status.code(), Some(0), "a vanished input must fail the run");
+    assert_ne!(
+        o.status.code(),
+        Some(0),
+        "a vanished input must fail the run"
+    );
     let line = one_line(&o);
     assert!(line.contains("payments_x.csv"), "{line}");
     assert_same(&published(&w.out()), &before, "after the failed run");
@@ -308,10 +396,16 @@ fn output_under_a_regular_file_fails_naming_it() {
     let o = w.run(&["--out", "afile/out"]);
     assert_eq!(o.status.code(), Some(6));
     let line = one_line(&o);
-    assert!(line.contains("afile") && line.contains("cannot create output parent folder"), "{line}");
+    assert!(
+        line.contains("afile") && line.contains("cannot create output parent folder"),
+        "{line}"
+    );
     // Nothing written anywhere.
     assert_eq!(std::fs::read(w.root().join("afile")).unwrap(), b"");
-    let entries: Vec<_> = std::fs::read_dir(w.root()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let entries: Vec<_> = std::fs::read_dir(w.root())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(entries.len(), 2, "{entries:?}");
 }
 
@@ -344,9 +438,17 @@ fn disk_full_while_writing_keeps_previous_outputs() {
         .args(args)
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(6), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(6),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let line = one_line(&o);
-    assert!(line.contains(".csv: cannot write: File too large"), "{line}");
+    assert!(
+        line.contains(".csv: cannot write: File too large"),
+        "{line}"
+    );
     assert_same(&published(&w.out()), &before, "previous outputs changed");
     assert_eq!(w.leftovers(), Vec::<String>::new(), "partial outputs left");
     let s = w.failed_summary();
@@ -375,10 +477,19 @@ fn disk_full_for_the_diagnostics_leaves_no_partial_folder() {
         .args(args)
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     one_line(&o);
     assert_same(&published(&w.out()), &before, "after the failed run");
-    assert_eq!(w.leftovers(), Vec::<String>::new(), "partial diagnostics left in OUT_DIR");
+    assert_eq!(
+        w.leftovers(),
+        Vec::<String>::new(),
+        "partial diagnostics left in OUT_DIR"
+    );
 }
 
 /// A run killed between its two renames leaves OUT_DIR missing and the
@@ -393,7 +504,10 @@ fn leftovers_of_a_run_killed_between_the_renames_are_recovered() {
     std::fs::write(w.root().join(".out.staging-999998/ledger.csv"), b"partial").unwrap();
     let o = w.run(&[]);
     assert_eq!(o.status.code(), Some(0));
-    assert_eq!(published(&w.out()).keys().collect::<Vec<_>>(), before.keys().collect::<Vec<_>>());
+    assert_eq!(
+        published(&w.out()).keys().collect::<Vec<_>>(),
+        before.keys().collect::<Vec<_>>()
+    );
     assert_eq!(w.leftovers(), Vec::<String>::new());
 }
 
@@ -410,7 +524,11 @@ fn failed_run_after_a_kill_between_the_renames_restores_previous_outputs() {
     w.write("payments_bad.csv", "");
     let o = w.run(&[]);
     assert_eq!(o.status.code(), Some(3));
-    assert_same(&published(&w.out()), &before, "previous outputs not restored");
+    assert_same(
+        &published(&w.out()),
+        &before,
+        "previous outputs not restored",
+    );
     assert_eq!(w.leftovers(), Vec::<String>::new());
 }
 
@@ -432,10 +550,22 @@ fn exit_0_ok() {
 fn exit_2_usage_writes_nothing() {
     let w = Work::new();
     for (args, msg) in [
-        (&["--through", "2023-13"][..], "contrib-recon: usage: --through: '2023-13' is not a month (YYYY-MM)"),
-        (&["--threads", "0"][..], "contrib-recon: usage: --threads: must be at least 1"),
-        (&["--delimiter", "ab"][..], "contrib-recon: usage: --delimiter: 'ab' is not a single ASCII character"),
-        (&["--max-reject-rate=-1"][..], "contrib-recon: usage: --max-reject-rate: must not be negative"),
+        (
+            &["--through", "2023-13"][..],
+            "contrib-recon: usage: --through: '2023-13' is not a month (YYYY-MM)",
+        ),
+        (
+            &["--threads", "0"][..],
+            "contrib-recon: usage: --threads: must be at least 1",
+        ),
+        (
+            &["--delimiter", "ab"][..],
+            "contrib-recon: usage: --delimiter: 'ab' is not a single ASCII character",
+        ),
+        (
+            &["--max-reject-rate=-1"][..],
+            "contrib-recon: usage: --max-reject-rate: must not be negative",
+        ),
     ] {
         let o = w.run(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
@@ -462,7 +592,10 @@ fn exit_2_clap_errors_are_one_line_too() {
 fn exit_3_input() {
     let w = Work::new();
     let before = w.previous_outputs();
-    w.write("payments_x.csv", "payment_id,person_id,insurance,period,employer_amount\nY9,P1,pension,2023-05,1\n");
+    w.write(
+        "payments_x.csv",
+        "payment_id,person_id,insurance,period,employer_amount\nY9,P1,pension,2023-05,1\n",
+    );
     let o = w.run(&[]);
     assert_eq!(o.status.code(), Some(3));
     assert_eq!(
@@ -504,7 +637,10 @@ fn exit_4_control_and_invariant_errors() {
 fn exit_5_reject_rate() {
     let w = Work::new();
     let before = w.previous_outputs();
-    w.write("payments_x.csv", format!("{PAYMENTS_HEADER}Y9,P1,E1,pension,2023-13,,800,400,,\n"));
+    w.write(
+        "payments_x.csv",
+        format!("{PAYMENTS_HEADER}Y9,P1,E1,pension,2023-13,,800,400,,\n"),
+    );
     let o = w.run(&["--max-reject-rate", "0.2"]);
     assert_eq!(o.status.code(), Some(5));
     assert_eq!(

@@ -27,7 +27,11 @@ fn manifest_dir() -> PathBuf {
 fn one_stderr_line(out: &Output) -> String {
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     let lines: Vec<&str> = err.lines().collect();
-    assert_eq!(lines.len(), 1, "expected exactly one stderr line, got {err:?}");
+    assert_eq!(
+        lines.len(),
+        1,
+        "expected exactly one stderr line, got {err:?}"
+    );
     assert!(lines[0].starts_with("contrib-recon: "), "{err:?}");
     lines[0].to_string()
 }
@@ -40,7 +44,9 @@ mod fuzz_replay {
         let mut out = Vec::new();
         for dir in ["corpus", "regressions"] {
             let d = manifest_dir().join("fuzz").join(dir).join(target);
-            let Ok(entries) = std::fs::read_dir(&d) else { continue };
+            let Ok(entries) = std::fs::read_dir(&d) else {
+                continue;
+            };
             for e in entries {
                 let p = e.unwrap().path();
                 if p.is_file() {
@@ -57,7 +63,11 @@ mod fuzz_replay {
     fn replay(target: &str, check: fn(&[u8])) {
         for (path, bytes) in inputs(target) {
             let r = std::panic::catch_unwind(|| check(&bytes));
-            assert!(r.is_ok(), "fuzz input {} fails the {target} checks", path.display());
+            assert!(
+                r.is_ok(),
+                "fuzz input {} fails the {target} checks",
+                path.display()
+            );
         }
     }
 
@@ -84,7 +94,9 @@ mod fuzz_replay {
     #[test]
     fn money_with_more_than_39_digits_is_rejected_not_overflowed() {
         use contrib_recon::parse::parse_money;
-        let crash = std::fs::read(manifest_dir().join("fuzz/regressions/fields/money-41-digits-overflow")).unwrap();
+        let crash =
+            std::fs::read(manifest_dir().join("fuzz/regressions/fields/money-41-digits-overflow"))
+                .unwrap();
         let crash = String::from_utf8(crash).unwrap();
         for s in [
             crash.as_str(),
@@ -109,7 +121,11 @@ mod fuzz_replay {
         let input = tmp.path().join("in");
         std::fs::create_dir(&input).unwrap();
         for f in ["employers.csv", "events.csv", "payments.csv"] {
-            std::fs::copy(manifest_dir().join("tests/bad/_base").join(f), input.join(f)).unwrap();
+            std::fs::copy(
+                manifest_dir().join("tests/bad/_base").join(f),
+                input.join(f),
+            )
+            .unwrap();
         }
         std::fs::write(
             input.join("payments_cr.csv"),
@@ -121,7 +137,17 @@ mod fuzz_replay {
         )
         .unwrap();
         let o = Command::new(BIN)
-            .args(["run", "in", "--out", "out", "--as-of", "2024-01-20", "--through", "2023-12", "--quiet"])
+            .args([
+                "run",
+                "in",
+                "--out",
+                "out",
+                "--as-of",
+                "2024-01-20",
+                "--through",
+                "2023-12",
+                "--quiet",
+            ])
             .current_dir(tmp.path())
             .output()
             .unwrap();
@@ -153,7 +179,11 @@ mod fuzz_replay {
             ("123456789012345678901234567890", false),
         ] {
             assert_eq!(checks::money_reference(s).is_some(), ok, "{s}");
-            assert_eq!(contrib_recon::parse::parse_money(s), checks::money_reference(s), "{s}");
+            assert_eq!(
+                contrib_recon::parse::parse_money(s),
+                checks::money_reference(s),
+                "{s}"
+            );
         }
     }
 }
@@ -209,7 +239,9 @@ mod bad_inputs {
 
     fn csv_rows(p: &Path) -> Vec<Vec<String>> {
         let mut r = csv::Reader::from_path(p).unwrap();
-        r.records().map(|x| x.unwrap().iter().map(str::to_string).collect()).collect()
+        r.records()
+            .map(|x| x.unwrap().iter().map(str::to_string).collect())
+            .collect()
     }
 
     fn run_case(case: &str, extra: &[(&str, Vec<u8>)]) -> Outcome {
@@ -232,35 +264,79 @@ mod bad_inputs {
         }
         let out_dir = tmp.path().join("out");
         let output = Command::new(BIN)
-            .args(["run", "in", "--out", "out", "--as-of", "2024-01-20", "--through", "2023-12", "--quiet", "--threads", "2"])
+            .args([
+                "run",
+                "in",
+                "--out",
+                "out",
+                "--as-of",
+                "2024-01-20",
+                "--through",
+                "2023-12",
+                "--quiet",
+                "--threads",
+                "2",
+            ])
             .current_dir(tmp.path())
             .output()
             .unwrap();
         let code = output.status.code().expect("exited normally");
-        let out = if code == 0 { out_dir.clone() } else { out_dir.join("failed") };
-        let summary: Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+        let out = if code == 0 {
+            out_dir.clone()
+        } else {
+            out_dir.join("failed")
+        };
+        let summary: Value =
+            serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
         let rejects = csv_rows(&out.join("rejects.csv"))
             .into_iter()
-            .map(|r| (r[0].clone(), r[1].parse().unwrap(), r[2].clone(), r[3].clone()))
+            .map(|r| {
+                (
+                    r[0].clone(),
+                    r[1].parse().unwrap(),
+                    r[2].clone(),
+                    r[3].clone(),
+                )
+            })
             .collect();
         if code == 0 {
-            assert!(output.stderr.is_empty(), "{}", String::from_utf8_lossy(&output.stderr));
+            assert!(
+                output.stderr.is_empty(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
             assert!(out_dir.join("_SUCCESS").is_file());
             assert_eq!(summary["control"]["rows_balanced"], true);
             assert_eq!(summary["control"]["money_balanced"], true);
         } else {
             assert_eq!(summary["status"], "failed");
-            assert!(!out_dir.join("_SUCCESS").exists(), "a failed first run publishes no outputs");
+            assert!(
+                !out_dir.join("_SUCCESS").exists(),
+                "a failed first run publishes no outputs"
+            );
         }
-        Outcome { code, output, rejects, summary, out, _tmp: tmp }
+        Outcome {
+            code,
+            output,
+            rejects,
+            summary,
+            out,
+            _tmp: tmp,
+        }
     }
 
     #[test]
     fn empty_file_is_fatal() {
         let o = run_case("empty_file", &[]);
         assert_eq!(o.code, 3);
-        assert_eq!(o.stderr_line(), "contrib-recon: payments_empty.csv: line 1: file is empty: no header row");
-        assert!(o.summary["reason"].as_str().unwrap().contains("payments_empty.csv"));
+        assert_eq!(
+            o.stderr_line(),
+            "contrib-recon: payments_empty.csv: line 1: file is empty: no header row"
+        );
+        assert!(o.summary["reason"]
+            .as_str()
+            .unwrap()
+            .contains("payments_empty.csv"));
     }
 
     #[test]
@@ -277,7 +353,10 @@ mod bad_inputs {
         assert_eq!(o.code, 0);
         assert_eq!(o.reasons("payments_truncated.csv"), [(3, "field_count")]);
         // The raw text is the rest of the file as read, quote included.
-        assert_eq!(o.rejects[0].3, "T2,P1,E1,pension,2023-03,,\"800.00,400.00,,");
+        assert_eq!(
+            o.rejects[0].3,
+            "T2,P1,E1,pension,2023-03,,\"800.00,400.00,,"
+        );
         assert_eq!(o.counts("payments_truncated.csv"), (2, 1, 1));
     }
 
@@ -300,7 +379,10 @@ mod bad_inputs {
         // NUL is valid UTF-8: it is data. In an amount it is bad_amount; a
         // line of NULs is one field (field_count); in an id it is kept
         // verbatim (the row is accepted, the id carries the NUL).
-        assert_eq!(o.reasons("payments_nul.csv"), [(3, "bad_amount"), (4, "field_count")]);
+        assert_eq!(
+            o.reasons("payments_nul.csv"),
+            [(3, "bad_amount"), (4, "field_count")]
+        );
         assert_eq!(o.counts("payments_nul.csv"), (4, 2, 2));
         assert!(o.ledger().iter().any(|r| r[0] == "P\u{0}1"));
     }
@@ -325,12 +407,20 @@ mod bad_inputs {
         // GB18030 cannot decode (M2, M3) or a value no code matches (M4).
         assert_eq!(
             o.reasons("payments_mixed.csv"),
-            [(3, "decode_error"), (4, "decode_error"), (5, "unknown_kind")]
+            [
+                (3, "decode_error"),
+                (4, "decode_error"),
+                (5, "unknown_kind")
+            ]
         );
         assert!(o.rejects[0].3.contains('\u{FFFD}'));
         assert_eq!(o.counts("payments_mixed.csv"), (6, 3, 3));
         let ledger = o.ledger();
-        let months: Vec<&str> = ledger.iter().filter(|r| r[0] == "P1" && r[8] != "0.00").map(|r| r[2].as_str()).collect();
+        let months: Vec<&str> = ledger
+            .iter()
+            .filter(|r| r[0] == "P1" && r[8] != "0.00")
+            .map(|r| r[2].as_str())
+            .collect();
         // 2023-01 from the base file, M1 = 2023-02, M5 = 2023-06 (GB18030 `2023年6月`).
         assert_eq!(months, ["2023-01", "2023-02", "2023-06"]);
     }
@@ -339,21 +429,43 @@ mod bad_inputs {
     fn fields_of_100000_characters() {
         let head = "payment_id,person_id,employer_id,insurance,period,base,employer_amount,individual_amount,paid_on,kind,note\n";
         let mut f = String::from(head);
-        f += &format!("L1,{},E1,pension,2023-02,,800.00,400.00,,,\n", "P".repeat(100_000));
-        f += &format!("L2,P1,E1,pension,2023-03,,{},400.00,,,\n", "1".repeat(100_000));
+        f += &format!(
+            "L1,{},E1,pension,2023-02,,800.00,400.00,,,\n",
+            "P".repeat(100_000)
+        );
+        f += &format!(
+            "L2,P1,E1,pension,2023-03,,{},400.00,,,\n",
+            "1".repeat(100_000)
+        );
         // A quoted note of 100,000 characters spanning three lines.
-        f += &format!("L3,P1,E1,pension,2023-04,,800.00,400.00,,,\"{}\n{}\n\"\n", "x".repeat(49_999), "y".repeat(49_999));
+        f += &format!(
+            "L3,P1,E1,pension,2023-04,,800.00,400.00,,,\"{}\n{}\n\"\n",
+            "x".repeat(49_999),
+            "y".repeat(49_999)
+        );
         f += "L4,P1,E1,pension,2023-05,,800.00,400.00,,,\n";
         f += "L5,P1,E1,pension,2023-06,,oops,400.00,,,\n";
         let o = run_case("long_field", &[("payments_long.csv", f.into_bytes())]);
         assert_eq!(o.code, 0);
         // Line numbers stay physical after the three-line record.
-        assert_eq!(o.reasons("payments_long.csv"), [(3, "bad_amount"), (8, "bad_amount")]);
+        assert_eq!(
+            o.reasons("payments_long.csv"),
+            [(3, "bad_amount"), (8, "bad_amount")]
+        );
         assert_eq!(o.counts("payments_long.csv"), (5, 3, 2));
-        assert_eq!(o.rejects[0].3.len(), "L2,P1,E1,pension,2023-03,,,400.00,,,".len() + 100_000);
+        assert_eq!(
+            o.rejects[0].3.len(),
+            "L2,P1,E1,pension,2023-03,,,400.00,,,".len() + 100_000
+        );
         let ledger = o.ledger();
-        assert!(ledger.iter().any(|r| r[0].len() == 100_000 && r[4] == "unmatched"));
-        let paid: Vec<&str> = ledger.iter().filter(|r| r[0] == "P1" && r[8] != "0.00").map(|r| r[2].as_str()).collect();
+        assert!(ledger
+            .iter()
+            .any(|r| r[0].len() == 100_000 && r[4] == "unmatched"));
+        let paid: Vec<&str> = ledger
+            .iter()
+            .filter(|r| r[0] == "P1" && r[8] != "0.00")
+            .map(|r| r[2].as_str())
+            .collect();
         assert_eq!(paid, ["2023-01", "2023-04", "2023-05"]);
     }
 
@@ -365,7 +477,10 @@ mod bad_inputs {
             o.reasons("payments_formula.csv"),
             [(2, "bad_amount"), (3, "bad_amount"), (4, "bad_amount")]
         );
-        assert_eq!(o.rejects[1].3, "F2,P1,E1,pension,2023-03,,800.00,\"=SUM(A1:A2)\",,");
+        assert_eq!(
+            o.rejects[1].3,
+            "F2,P1,E1,pension,2023-03,,800.00,\"=SUM(A1:A2)\",,"
+        );
     }
 
     #[test]
@@ -392,7 +507,10 @@ mod bad_inputs {
             o.reasons("payments_30digits.csv"),
             [(2, "bad_amount"), (3, "bad_amount"), (4, "bad_amount")]
         );
-        assert_eq!(o.summary["money"]["payments_accepted_net"], "1000000000001199.99");
+        assert_eq!(
+            o.summary["money"]["payments_accepted_net"],
+            "1000000000001199.99"
+        );
     }
 
     #[test]
@@ -402,9 +520,16 @@ mod bad_inputs {
         assert!(o.rejects.is_empty());
         // employer_amount, person_id and period come from the first cells;
         // the later `单位缴费`, `AAC001` and `period` cells are ignored.
-        let row: Vec<Vec<String>> = o.ledger().into_iter().filter(|r| r[2] == "2023-02").collect();
+        let row: Vec<Vec<String>> = o
+            .ledger()
+            .into_iter()
+            .filter(|r| r[2] == "2023-02")
+            .collect();
         assert_eq!(row.len(), 1);
-        assert_eq!((row[0][0].as_str(), row[0][8].as_str(), row[0][9].as_str()), ("P1", "800.00", "400.00"));
+        assert_eq!(
+            (row[0][0].as_str(), row[0][8].as_str(), row[0][9].as_str()),
+            ("P1", "800.00", "400.00")
+        );
     }
 
     #[test]
@@ -417,7 +542,11 @@ mod bad_inputs {
         // BOM inside an amount makes it bad.
         assert_eq!(
             o.reasons("payments_bom_mid.csv"),
-            [(3, "unknown_insurance"), (5, "duplicate_row"), (6, "bad_amount")]
+            [
+                (3, "unknown_insurance"),
+                (5, "duplicate_row"),
+                (6, "bad_amount")
+            ]
         );
         assert!(o.rejects[0].3.starts_with("\u{feff}payment_id,"));
         assert_eq!(o.counts("payments_bom_mid.csv"), (5, 2, 3));
@@ -441,14 +570,26 @@ mod crash_safety {
     fn write_big_input(dir: &Path) {
         std::fs::create_dir_all(dir).unwrap();
         let mut e = BufWriter::new(std::fs::File::create(dir.join("employers.csv")).unwrap());
-        writeln!(e, "employer_id,name,credit_code,status,status_date,region,archive_transferred").unwrap();
+        writeln!(
+            e,
+            "employer_id,name,credit_code,status,status_date,region,archive_transferred"
+        )
+        .unwrap();
         for k in 0..50 {
-            let status = if k % 10 == 9 { "bankrupt,2023-06-15" } else { "active," };
+            let status = if k % 10 == 9 {
+                "bankrupt,2023-06-15"
+            } else {
+                "active,"
+            };
             writeln!(e, "E{k:03},Employer {k},,{status},110101,no").unwrap();
         }
         e.flush().unwrap();
         let mut v = BufWriter::new(std::fs::File::create(dir.join("events.csv")).unwrap());
-        writeln!(v, "event_id,person_id,id_number,name,employer_id,insurance,action,period,base,reason").unwrap();
+        writeln!(
+            v,
+            "event_id,person_id,id_number,name,employer_id,insurance,action,period,base,reason"
+        )
+        .unwrap();
         let mut p = BufWriter::new(std::fs::File::create(dir.join("payments.csv")).unwrap());
         writeln!(p, "payment_id,person_id,employer_id,insurance,period,base,employer_amount,individual_amount,paid_on,kind").unwrap();
         let mut id = 0u64;
@@ -461,8 +602,16 @@ mod crash_safety {
                 }
                 id += 1;
                 let (y, mo) = (2022 + m / 12, m % 12 + 1);
-                let amount = if (n + m as usize) % 13 == 0 { "700.00" } else { "800.00" };
-                writeln!(p, "Y{id},P{n:07},E{emp:03},pension,{y}-{mo:02},5000,{amount},400.00,,").unwrap();
+                let amount = if (n + m as usize) % 13 == 0 {
+                    "700.00"
+                } else {
+                    "800.00"
+                };
+                writeln!(
+                    p,
+                    "Y{id},P{n:07},E{emp:03},pension,{y}-{mo:02},5000,{amount},400.00,,"
+                )
+                .unwrap();
             }
         }
         v.flush().unwrap();
@@ -482,7 +631,16 @@ mod crash_safety {
             .arg(input)
             .arg("--out")
             .arg(out)
-            .args(["--as-of", "2024-01-20", "--through", "2023-12", "--no-report", "--quiet", "--log-format", "json"])
+            .args([
+                "--as-of",
+                "2024-01-20",
+                "--through",
+                "2023-12",
+                "--no-report",
+                "--quiet",
+                "--log-format",
+                "json",
+            ])
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -496,11 +654,16 @@ mod crash_safety {
         for e in std::fs::read_dir(dir).unwrap() {
             let e = e.unwrap();
             let name = e.file_name().to_string_lossy().into_owned();
-            assert!(e.file_type().unwrap().is_file(), "unexpected entry {name} in {}", dir.display());
+            assert!(
+                e.file_type().unwrap().is_file(),
+                "unexpected entry {name} in {}",
+                dir.display()
+            );
             let mut bytes = std::fs::read(e.path()).unwrap();
             if name == "summary.json" {
-                let mut v: Value = serde_json::from_slice(&bytes)
-                    .unwrap_or_else(|err| panic!("summary.json in {} does not parse: {err}", dir.display()));
+                let mut v: Value = serde_json::from_slice(&bytes).unwrap_or_else(|err| {
+                    panic!("summary.json in {} does not parse: {err}", dir.display())
+                });
                 v.as_object_mut().unwrap().remove("elapsed_seconds");
                 bytes = serde_json::to_vec(&v).unwrap();
             }
@@ -518,8 +681,15 @@ mod crash_safety {
     }
 
     /// Spawns a run and a thread that forwards its JSON stage names.
-    fn spawn(input: &Path, out: &Path, extra: &[&str]) -> (Child, std::sync::mpsc::Receiver<String>) {
-        let mut child = command(input, out, extra).stderr(Stdio::piped()).spawn().unwrap();
+    fn spawn(
+        input: &Path,
+        out: &Path,
+        extra: &[&str],
+    ) -> (Child, std::sync::mpsc::Receiver<String>) {
+        let mut child = command(input, out, extra)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         let err = child.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -583,7 +753,10 @@ mod crash_safety {
             .collect();
         moments.push((Moment::AfterStage("files_read", Duration::ZERO), &[]));
         for ms in [0, 5, 15, 30, 45, 60, 90] {
-            moments.push((Moment::AfterStage("persons_reconciled", Duration::from_millis(ms)), &[]));
+            moments.push((
+                Moment::AfterStage("persons_reconciled", Duration::from_millis(ms)),
+                &[],
+            ));
         }
         // The out-of-core path (spill partitions) publishes the same way.
         for f in [0.3, 0.8] {
@@ -612,8 +785,15 @@ mod crash_safety {
             let state = if !out.exists() {
                 // Only between the two renames: the previous set waits in
                 // `.out.old-PID`, complete.
-                let olds: Vec<String> = leftovers(&parent, "out").into_iter().filter(|n| n.starts_with(".out.old-")).collect();
-                assert_eq!(olds.len(), 1, "{m:?}: OUT_DIR missing and no previous set beside it");
+                let olds: Vec<String> = leftovers(&parent, "out")
+                    .into_iter()
+                    .filter(|n| n.starts_with(".out.old-"))
+                    .collect();
+                assert_eq!(
+                    olds.len(),
+                    1,
+                    "{m:?}: OUT_DIR missing and no previous set beside it"
+                );
                 assert_eq!(snapshot(&parent.join(&olds[0])), old_set, "{m:?}");
                 "none"
             } else {
@@ -639,7 +819,10 @@ mod crash_safety {
             "crash_safety: full run {full:?}; states after SIGKILL: {seen:?}; test took {:?}",
             started.elapsed()
         );
-        assert!(seen.get("old").copied().unwrap_or(0) >= 3, "kills never landed before publishing: {seen:?}");
+        assert!(
+            seen.get("old").copied().unwrap_or(0) >= 3,
+            "kills never landed before publishing: {seen:?}"
+        );
     }
 
     /// A run that spills (`--memory-limit` below the input) keeps its spill
@@ -672,6 +855,45 @@ mod crash_safety {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .filter(|n| n.starts_with(".contrib-recon-spill-"))
             .collect();
-        assert_eq!(spills, Vec::<String>::new(), "spill folders of the killed run are still there");
+        assert_eq!(
+            spills,
+            Vec::<String>::new(),
+            "spill folders of the killed run are still there"
+        );
+    }
+
+    /// `src/spill` documents its folder as private (0700), but it is
+    /// created with the default mode (0755 under umask 022): the copy of
+    /// every event and payment (ids, amounts) is readable by every user.
+    #[cfg(unix)]
+    #[test]
+    #[ignore = "bug: the spill folder is created 0755, not 0700 as src/spill documents (tempfile::Builder without permissions)"]
+    fn spill_folder_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let big = tmp.path().join("big");
+        write_big_input(&big);
+        let parent = tmp.path().join("outputs");
+        std::fs::create_dir(&parent).unwrap();
+        let (mut child, _stages) = spawn(&big, &parent.join("out"), SPILL);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut mode = None;
+        while mode.is_none() && Instant::now() < deadline && child.try_wait().unwrap().is_none() {
+            for e in std::fs::read_dir(&parent).unwrap().flatten() {
+                if e.file_name()
+                    .to_string_lossy()
+                    .starts_with(".contrib-recon-spill-")
+                {
+                    if let Ok(m) = e.metadata() {
+                        mode = Some(m.permissions().mode() & 0o777);
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let mode = mode.expect("the run spilled");
+        assert_eq!(mode & 0o077, 0, "spill folder mode {mode:o}");
     }
 }
