@@ -9,7 +9,25 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    let cli = contrib_recon::cli::Cli::parse();
+    let cli = match contrib_recon::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version: clap's own text on stdout, exit 0.
+            let _ = e.print();
+            std::process::exit(0);
+        }
+        Err(e) => {
+            // One line, like every other error (SPEC §1); `--help` has the rest.
+            let msg = e.to_string();
+            let first = msg
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ");
+            eprintln!("contrib-recon: usage: {first} (see --help)");
+            std::process::exit(contrib_recon::error::exit::USAGE);
+        }
+    };
     match contrib_recon::cli::execute(cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {

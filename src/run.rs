@@ -54,6 +54,11 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
         .build()
         .map_err(|e| Error::Usage(format!("cannot start {} threads: {e}", cfg.threads)))?;
     let mut state = State::default();
+    // What a killed run left: a previous output set caught between the two
+    // renames is put back (so a failed run below leaves it in place), and
+    // staging and spill folders of dead processes are removed.
+    publish::clean_leftovers(&cfg.out_dir)?;
+    spill::clean_leftovers(&cfg.temp_dir);
     let result = pool.install(|| run_inner(cfg, &progress, &mut state, started));
     progress.finish();
     match result {

@@ -365,7 +365,6 @@ fn input_deleted_between_discovery_and_reading() {
 /// held as arrears. SPEC §1: unreadable input is a failed run.
 #[cfg(unix)]
 #[test]
-#[ignore = "bug: src/ingest/discover.rs skips a dangling payments_*.csv symlink silently (exit 0, volume lost)"]
 fn dangling_symlink_input_fails_naming_it() {
     let w = Work::new();
     let before = w.previous_outputs();
@@ -461,7 +460,6 @@ fn disk_full_while_writing_keeps_previous_outputs() {
 /// the half-written diagnostics folder must not stay in OUT_DIR.
 #[cfg(unix)]
 #[test]
-#[ignore = "bug: src/output/publish.rs publish_failed leaves OUT_DIR/.failed.staging-PID behind when writing diagnostics fails"]
 fn disk_full_for_the_diagnostics_leaves_no_partial_folder() {
     let w = Work::new();
     let before = w.previous_outputs();
@@ -516,7 +514,6 @@ fn leftovers_of_a_run_killed_between_the_renames_are_recovered() {
 /// in `.out.old-PID` while OUT_DIR holds only `failed/`, and the next
 /// successful run deletes them.
 #[test]
-#[ignore = "bug: a failed run does not restore .NAME.old-PID left by a killed run (clean_leftovers only runs in Staging::begin)"]
 fn failed_run_after_a_kill_between_the_renames_restores_previous_outputs() {
     let w = Work::new();
     let before = w.previous_outputs();
@@ -578,7 +575,6 @@ fn exit_2_usage_writes_nothing() {
 /// flag) exit 2 but print clap's three-line message (`error: …`, a blank
 /// line, a hint), not the one `contrib-recon: …` line of SPEC §1.
 #[test]
-#[ignore = "bug: clap's own usage errors print three lines without the 'contrib-recon:' prefix (src/main.rs)"]
 fn exit_2_clap_errors_are_one_line_too() {
     let w = Work::new();
     for args in [&["--threads", "x"][..], &["--no-such-flag"][..]] {

@@ -831,7 +831,6 @@ mod crash_safety {
     /// parent). A SIGKILL leaves that folder behind, and no later run
     /// removes it (its name is random and nothing looks for it).
     #[test]
-    #[ignore = "bug: a killed spilling run leaves .contrib-recon-spill-* (a copy of the input rows) beside OUT_DIR forever (src/spill, src/output/publish.rs clean_leftovers)"]
     fn sigkill_while_spilling_leaves_no_spill_folder_behind() {
         let tmp = tempfile::tempdir().unwrap();
         let (big, small) = (tmp.path().join("big"), tmp.path().join("small"));
@@ -867,7 +866,6 @@ mod crash_safety {
     /// every event and payment (ids, amounts) is readable by every user.
     #[cfg(unix)]
     #[test]
-    #[ignore = "bug: the spill folder is created 0755, not 0700 as src/spill documents (tempfile::Builder without permissions)"]
     fn spill_folder_is_private() {
         use std::os::unix::fs::PermissionsExt;
         let tmp = tempfile::tempdir().unwrap();

@@ -50,7 +50,10 @@ pub fn discover(cfg: &RunConfig) -> Result<Vec<InputFile>> {
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(dir, "cannot list input folder", e))?;
         let path = entry.path();
-        if !path.is_file() {
+        // Directories are not searched; anything else that matches is an
+        // input, so a dangling link or an unreadable file fails the run
+        // when it is opened instead of silently losing a volume.
+        if path.is_dir() {
             continue;
         }
         let lower = file_name(&path).to_lowercase();

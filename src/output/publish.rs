@@ -149,7 +149,10 @@ pub fn publish_failed(out_dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
     fs::create_dir(&stage).map_err(|e| Error::io(&stage, "cannot create", e))?;
     for (name, bytes) in files {
         let p = stage.join(name);
-        fs::write(&p, bytes).map_err(|e| Error::io(&p, "cannot write", e))?;
+        if let Err(e) = fs::write(&p, bytes) {
+            let _ = fs::remove_dir_all(&stage);
+            return Err(Error::io(&p, "cannot write", e));
+        }
     }
     sync_dir(&stage);
     let failed = out_dir.join("failed");

@@ -41,6 +41,32 @@ pub fn partitions_for(input_bytes: u64, limit: u64) -> Option<usize> {
     (need > limit).then(|| need.div_ceil(per_part).max(2) as usize)
 }
 
+/// Spill folders are named `.contrib-recon-spill-PID-XXXXXX`.
+const SPILL_PREFIX: &str = ".contrib-recon-spill-";
+
+/// Removes spill folders under `temp_dir` left by runs that were killed
+/// (their process no longer exists). A live run's folder is left alone.
+pub fn clean_leftovers(temp_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(temp_dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(SPILL_PREFIX) else {
+            continue;
+        };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        let alive = match pid {
+            Some(pid) if pid == std::process::id() => true,
+            Some(pid) => Path::new(&format!("/proc/{pid}")).exists(),
+            None => false,
+        };
+        if !alive {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 /// Keeps one person id in this many for the range splitters.
 const SAMPLE_ONE_IN: u64 = 64;
 
@@ -91,8 +117,16 @@ impl SpillSink {
     /// `temp_dir`.
     pub fn new(temp_dir: &Path, n: usize) -> Result<Self> {
         std::fs::create_dir_all(temp_dir).map_err(|e| Error::io(temp_dir, "cannot create temp folder", e))?;
-        let dir = tempfile::Builder::new()
-            .prefix(".contrib-recon-spill-")
+        clean_leftovers(temp_dir);
+        let prefix = format!("{SPILL_PREFIX}{}-", std::process::id());
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o700));
+        }
+        let dir = builder
             .tempdir_in(temp_dir)
             .map_err(|e| Error::io(temp_dir, "cannot create spill folder", e))?;
         let mut events = Vec::with_capacity(n);
