@@ -4,7 +4,7 @@
 #
 #   bench/run.sh                 # small and medium
 #   bench/run.sh small medium large
-#   bench/run.sh large           # also runs --memory-limit 1G on large
+#   bench/run.sh large           # medium and large also get a --memory-limit 1G run
 #
 # Datasets (generated once, kept under bench/data/, gitignored):
 #   small  ~100 MB   --persons 2600   --years 10
@@ -127,7 +127,7 @@ for d in "${DATASETS[@]}"; do
   duck_mem=()
   [ -n "${DUCKDB_MEMORY_LIMIT:-}" ] && duck_mem=(--memory-limit "$DUCKDB_MEMORY_LIMIT")
   measure duckdb "$o/duckdb" "$PY" "$BENCH/duckdb_peer.py" "$in" "$o/duckdb" --through $THROUGH --temp-dir "$o/duckdb.tmp" "${duck_mem[@]}"
-  if [ "$d" = large ]; then
+  if [ "$d" != small ]; then
     log "$d: contrib-recon run --memory-limit 1G"
     measure contrib_recon_1G "$o/recon1g" "$BIN" run "$in" --out "$o/recon1g" --as-of $AS_OF --through $THROUGH --quiet --memory-limit 1G
   fi
@@ -141,7 +141,7 @@ for line in open(os.path.join(o, "results.txt")):
     rows[name] = (float(wall), float(cpu), int(rss), int(rc))
 mb = nbytes / 1e6
 print(f"\n### {d}: {mb:,.0f} MB of input (commit {commit}, duckdb {duck})\n")
-print("| tool | wall s | CPU s (user+sys) | peak RSS MB | MB/s (input/wall) | exit |")
+print("| tool | wall s | CPU s (user+sys) | peak RSS MiB | MB/s (input/wall) | exit |")
 print("|---|---:|---:|---:|---:|---:|")
 names = {"csv_scan": "csv crate ByteRecord scan, 1 thread (floor)",
          "contrib_recon": "contrib-recon run",
