@@ -17,8 +17,8 @@
 use contrib_recon::config::InputKind;
 use contrib_recon::generate::{generate_stats, GenerateConfig};
 use contrib_recon::ingest::header::map_header;
-use contrib_recon::ingest::reader::{RecordReader, BATCH_RECORDS};
 use contrib_recon::ingest::reader::{detect_encoding, Encoding};
+use contrib_recon::ingest::reader::{RecordReader, BATCH_RECORDS};
 use contrib_recon::ingest::rows::parse_payment;
 use contrib_recon::model::Period;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -115,7 +115,11 @@ fn bench(c: &mut Criterion) {
     let (ok, bad) = engine_pass(&path);
     assert_eq!(bad, 0, "generated rows are all valid");
     assert_eq!(csv_pass(&path), ok, "both passes see every row");
-    eprintln!("parse bench input: {} payment rows, {:.1} MB", ok, size as f64 / 1e6);
+    eprintln!(
+        "parse bench input: {} payment rows, {:.1} MB",
+        ok,
+        size as f64 / 1e6
+    );
 
     let mut g = c.benchmark_group("payments");
     g.throughput(Throughput::Bytes(size));

@@ -12,7 +12,14 @@ fn generate(dir: &Path, persons: u64, seed: u64, threads: &str) {
         .env("RAYON_NUM_THREADS", threads)
         .arg("generate")
         .arg(dir)
-        .args(["--persons", &persons.to_string(), "--years", "10", "--seed", &seed.to_string()])
+        .args([
+            "--persons",
+            &persons.to_string(),
+            "--years",
+            "10",
+            "--seed",
+            &seed.to_string(),
+        ])
         .args(["--as-of", "2026-11-20"])
         .assert()
         .success()
@@ -46,25 +53,46 @@ fn canonical_headers_and_exact_money() {
         let t = std::fs::read_to_string(a.path().join(f)).unwrap();
         t.lines().next().unwrap().to_string()
     };
-    assert_eq!(head("employers.csv"), "employer_id,name,credit_code,status,status_date,region,archive_transferred");
-    assert_eq!(head("events.csv"), "event_id,person_id,id_number,name,employer_id,insurance,action,period,base,reason");
+    assert_eq!(
+        head("employers.csv"),
+        "employer_id,name,credit_code,status,status_date,region,archive_transferred"
+    );
+    assert_eq!(
+        head("events.csv"),
+        "event_id,person_id,id_number,name,employer_id,insurance,action,period,base,reason"
+    );
     assert_eq!(
         head("payments.csv"),
         "payment_id,person_id,employer_id,insurance,period,base,employer_amount,individual_amount,paid_on,kind"
     );
-    assert_eq!(head("rates.csv"), "region,insurance,from,to,employer_rate,individual_rate,base_floor,base_ceiling");
+    assert_eq!(
+        head("rates.csv"),
+        "region,insurance,from,to,employer_rate,individual_rate,base_floor,base_ceiling"
+    );
     let pay = std::fs::read_to_string(a.path().join("payments.csv")).unwrap();
     let mut ids = std::collections::HashSet::new();
     for line in pay.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
         assert_eq!(f.len(), 10, "{line}");
-        assert!(ids.insert(f[0].to_string()), "duplicate payment_id in {line}");
+        assert!(
+            ids.insert(f[0].to_string()),
+            "duplicate payment_id in {line}"
+        );
         for money in [f[5], f[6], f[7]] {
             let (int, frac) = money.split_once('.').unwrap_or_else(|| panic!("{line}"));
-            assert!(!int.is_empty() && int.bytes().all(|b| b.is_ascii_digit()), "{line}");
-            assert!(frac.len() == 2 && frac.bytes().all(|b| b.is_ascii_digit()), "{line}");
+            assert!(
+                !int.is_empty() && int.bytes().all(|b| b.is_ascii_digit()),
+                "{line}"
+            );
+            assert!(
+                frac.len() == 2 && frac.bytes().all(|b| b.is_ascii_digit()),
+                "{line}"
+            );
         }
-        assert!(matches!(f[9], "" | "normal" | "makeup" | "refund"), "{line}");
+        assert!(
+            matches!(f[9], "" | "normal" | "makeup" | "refund"),
+            "{line}"
+        );
     }
 }
 
@@ -96,14 +124,21 @@ fn engine_accepts_everything_and_balances() {
     for f in inputs {
         let read = json_u64(&f["rows_read"]);
         assert!(read > 0, "{f}");
-        assert_eq!(read, json_u64(&f["accepted"]) + json_u64(&f["rejected"]), "{f}");
+        assert_eq!(
+            read,
+            json_u64(&f["accepted"]) + json_u64(&f["rejected"]),
+            "{f}"
+        );
         // Generated rows are all valid.
         assert_eq!(json_u64(&f["rejected"]), 0, "{f}");
     }
     let control = &summary["control"];
     assert_eq!(control["rows_balanced"], true);
     assert_eq!(control["money_balanced"], true, "{control}");
-    assert_eq!(control["payments_accepted_net"], control["pooled_plus_suspense_plus_deferred"]);
+    assert_eq!(
+        control["payments_accepted_net"],
+        control["pooled_plus_suspense_plus_deferred"]
+    );
 
     // Realism: mostly paid months, and some of every planned defect.
     let st = &summary["counts"]["ledger_status"];
@@ -115,10 +150,25 @@ fn engine_accepts_everything_and_balances() {
     }
     assert_eq!(json_u64(&st["unrated"]), 0, "{st}");
     let kinds = &summary["counts"]["findings_by_kind"];
-    for k in ["stranded_enrolment", "makeup_required", "contribution_gap", "base_clamped"] {
+    for k in [
+        "stranded_enrolment",
+        "makeup_required",
+        "contribution_gap",
+        "base_clamped",
+    ] {
         assert!(json_u64(&kinds[k]) > 0, "no {k} findings: {kinds}");
     }
-    for k in ["invalid_id_number", "invalid_credit_code", "conflicting_identity", "duplicate_person", "no_rate", "unknown_employer", "orphan_decrease", "orphan_adjust", "duplicate_increase"] {
+    for k in [
+        "invalid_id_number",
+        "invalid_credit_code",
+        "conflicting_identity",
+        "duplicate_person",
+        "no_rate",
+        "unknown_employer",
+        "orphan_decrease",
+        "orphan_adjust",
+        "duplicate_increase",
+    ] {
         assert_eq!(json_u64(&kinds[k]), 0, "unexpected {k} findings: {kinds}");
     }
 }

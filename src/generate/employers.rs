@@ -102,10 +102,16 @@ pub fn build(seed: u64, n: u64, first: u32, last: u32) -> (Vec<Emp>, Vec<u8>) {
             k += 1;
         }
     }
-    let (c_lo, c_hi) = if last > first + 7 { (first + 6, last - 1) } else { (first, last) };
+    let (c_lo, c_hi) = if last > first + 7 {
+        (first + 6, last - 1)
+    } else {
+        (first, last)
+    };
     let mut emps = Vec::with_capacity(n as usize);
     let mut csv = Vec::with_capacity(n as usize * 110 + 128);
-    csv.extend_from_slice(b"employer_id,name,credit_code,status,status_date,region,archive_transferred\n");
+    csv.extend_from_slice(
+        b"employer_id,name,credit_code,status,status_date,region,archive_transferred\n",
+    );
     for (i, closed) in closed.into_iter().enumerate() {
         let region = if rng.ppm(20_000) {
             None
@@ -125,7 +131,11 @@ pub fn build(seed: u64, n: u64, first: u32, last: u32) -> (Vec<Emp>, Vec<u8>) {
             }
         };
         let mut id = Vec::with_capacity(12);
-        id.extend_from_slice(if region.is_some() { &code[..4] } else { b"9900" });
+        id.extend_from_slice(if region.is_some() {
+            &code[..4]
+        } else {
+            b"9900"
+        });
         let serial = format!("{:06}", i + 1);
         id.extend_from_slice(serial.as_bytes());
         let status = match closed {

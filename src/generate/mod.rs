@@ -107,11 +107,16 @@ pub fn generate_stats(cfg: &GenerateConfig) -> Result<GenerateStats> {
     let pay_path = dir.join("payments.csv");
     let ev_file = create(&ev_path)?;
     let pay_file = create(&pay_path)?;
-    const EV_HEADER: &[u8] = b"event_id,person_id,id_number,name,employer_id,insurance,action,period,base,reason\n";
+    const EV_HEADER: &[u8] =
+        b"event_id,person_id,id_number,name,employer_id,insurance,action,period,base,reason\n";
     const PAY_HEADER: &[u8] =
         b"payment_id,person_id,employer_id,insurance,period,base,employer_amount,individual_amount,paid_on,kind\n";
-    (&ev_file).write_all(EV_HEADER).map_err(|e| Error::io(&ev_path, "cannot write", e))?;
-    (&pay_file).write_all(PAY_HEADER).map_err(|e| Error::io(&pay_path, "cannot write", e))?;
+    (&ev_file)
+        .write_all(EV_HEADER)
+        .map_err(|e| Error::io(&ev_path, "cannot write", e))?;
+    (&pay_file)
+        .write_all(PAY_HEADER)
+        .map_err(|e| Error::io(&pay_path, "cannot write", e))?;
 
     // About 4 MB of payments per chunk; the chunking does not change the
     // output (persons are seeded individually), only memory and balance.
@@ -144,7 +149,10 @@ pub fn generate_stats(cfg: &GenerateConfig) -> Result<GenerateStats> {
                     let lo = c * per_chunk;
                     let end = (lo + per_chunk).min(cfg.persons);
                     let take = |pool: &Pool, cap: usize| {
-                        pool.lock().ok().and_then(|mut p| p.pop()).unwrap_or_else(|| Vec::with_capacity(cap))
+                        pool.lock()
+                            .ok()
+                            .and_then(|mut p| p.pop())
+                            .unwrap_or_else(|| Vec::with_capacity(cap))
                     };
                     let mut out = person::Out {
                         events: take(ev_pool, est_pay / 6),
@@ -157,7 +165,10 @@ pub fn generate_stats(cfg: &GenerateConfig) -> Result<GenerateStats> {
                     out
                 })
                 .collect();
-            let (mut evs, mut pays) = (Vec::with_capacity(outs.len()), Vec::with_capacity(outs.len()));
+            let (mut evs, mut pays) = (
+                Vec::with_capacity(outs.len()),
+                Vec::with_capacity(outs.len()),
+            );
             for o in outs {
                 ev_bytes += o.events.len() as u64;
                 pay_bytes += o.payments.len() as u64;
@@ -174,7 +185,8 @@ pub fn generate_stats(cfg: &GenerateConfig) -> Result<GenerateStats> {
         drop(etx);
         drop(ptx);
         let joined = |h: std::thread::ScopedJoinHandle<'_, Result<()>>| {
-            h.join().map_err(|_| Error::Output("generate: a writer thread panicked".into()))?
+            h.join()
+                .map_err(|_| Error::Output("generate: a writer thread panicked".into()))?
         };
         joined(ew)?;
         joined(pw)
@@ -196,10 +208,16 @@ type Pool = std::sync::Mutex<Vec<Vec<u8>>>;
 
 /// Appends every buffer received to `file` in order, returning the emptied
 /// buffers to `pool`.
-fn write_all_from(mut file: File, path: &Path, rx: std::sync::mpsc::Receiver<Vec<Vec<u8>>>, pool: &Pool) -> Result<()> {
+fn write_all_from(
+    mut file: File,
+    path: &Path,
+    rx: std::sync::mpsc::Receiver<Vec<Vec<u8>>>,
+    pool: &Pool,
+) -> Result<()> {
     for bufs in rx {
         for mut b in bufs {
-            file.write_all(&b).map_err(|e| Error::io(path, "cannot write", e))?;
+            file.write_all(&b)
+                .map_err(|e| Error::io(path, "cannot write", e))?;
             b.clear();
             if let Ok(mut p) = pool.lock() {
                 p.push(b);

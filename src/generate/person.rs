@@ -19,7 +19,10 @@
 use super::employers::{Emp, Status};
 use super::rates::{avg_wage, Schedule, INS_NAMES, MATERNITY, MATERNITY_END};
 use super::rng::{mix64, Rng};
-use super::text::{birth_date, id_number_15, id_number_18, person_name, push_cents, push_date, push_period, BIRTH_AREAS};
+use super::text::{
+    birth_date, id_number_15, id_number_18, person_name, push_cents, push_date, push_period,
+    BIRTH_AREAS,
+};
 
 /// What every person shares.
 pub struct Ctx<'a> {
@@ -140,8 +143,16 @@ impl Ctx<'_> {
     fn timeline(&self, rng: &mut Rng, spells: &mut Vec<Spell>) {
         spells.clear();
         let (s, l) = (self.first, self.last);
-        let mut m = if l == s || rng.ppm(700_000) { s } else { rng.range(u64::from(s) + 1, u64::from(l)) as u32 };
-        let mut next = if rng.ppm(880_000) { Next::Employer } else { Next::Individual };
+        let mut m = if l == s || rng.ppm(700_000) {
+            s
+        } else {
+            rng.range(u64::from(s) + 1, u64::from(l)) as u32
+        };
+        let mut next = if rng.ppm(880_000) {
+            Next::Employer
+        } else {
+            Next::Individual
+        };
         let mut reason_in = "新参保";
         let mut last_emp = None;
         let spell = |emp, start, end, reason_in, reason_out| Spell {
@@ -164,15 +175,39 @@ impl Ctx<'_> {
                     if emp.is_closed() && planned > emp.closure + 1 && emp.closure < l {
                         // The employer closes under the worker.
                         let cm = emp.closure;
-                        let stranded = rng.ppm(if emp.status == Status::Bankrupt { 600_000 } else { 300_000 });
-                        let out = if emp.status == Status::Bankrupt { "单位破产减员" } else { "单位注销减员" };
-                        spells.push(spell(Some(e), m, (!stranded).then_some(cm + 1), reason_in, out));
+                        let stranded = rng.ppm(if emp.status == Status::Bankrupt {
+                            600_000
+                        } else {
+                            300_000
+                        });
+                        let out = if emp.status == Status::Bankrupt {
+                            "单位破产减员"
+                        } else {
+                            "单位注销减员"
+                        };
+                        spells.push(spell(
+                            Some(e),
+                            m,
+                            (!stranded).then_some(cm + 1),
+                            reason_in,
+                            out,
+                        ));
                         if stranded && rng.ppm(400_000) {
                             break;
                         }
-                        m = cm + 1 + if stranded { rng.range(2, 18) } else { rng.range(0, 6) } as u32;
+                        m = cm
+                            + 1
+                            + if stranded {
+                                rng.range(2, 18)
+                            } else {
+                                rng.range(0, 6)
+                            } as u32;
                         reason_in = "续保";
-                        next = if rng.ppm(800_000) { Next::Employer } else { Next::Individual };
+                        next = if rng.ppm(800_000) {
+                            Next::Employer
+                        } else {
+                            Next::Individual
+                        };
                     } else if planned > l {
                         spells.push(spell(Some(e), m, None, reason_in, ""));
                         break;
@@ -189,7 +224,11 @@ impl Ctx<'_> {
                                 sp.reason_out = "离职";
                                 m += rng.range(1, 12) as u32;
                                 reason_in = "续保";
-                                next = if rng.ppm(800_000) { Next::Employer } else { Next::Individual };
+                                next = if rng.ppm(800_000) {
+                                    Next::Employer
+                                } else {
+                                    Next::Individual
+                                };
                             }
                             75..=84 => {
                                 sp.reason_out = "离职";
@@ -208,7 +247,7 @@ impl Ctx<'_> {
                 Next::Individual => {
                     let planned = m + duration(rng, 24);
                     let mut sp = spell(None, m, None, reason_in, "停保");
-                    sp.level = *rng.pick(&LEVELS);
+                    sp.level = rng.pick(&LEVELS);
                     if planned > l {
                         spells.push(sp);
                         break;
@@ -231,7 +270,11 @@ impl Ctx<'_> {
                         70..=84 => {
                             m += rng.range(1, 12) as u32;
                             reason_in = "续保";
-                            next = if rng.ppm(800_000) { Next::Employer } else { Next::Individual };
+                            next = if rng.ppm(800_000) {
+                                Next::Employer
+                            } else {
+                                Next::Individual
+                            };
                         }
                         _ => {
                             spells.push(sp);
@@ -259,10 +302,13 @@ pub fn person(ctx: &Ctx<'_>, i: u64, out: &mut Out, scratch: &mut Scratch) {
         *d = b'0' + (v % 10) as u8;
         v /= 10;
     }
-    let k = (i.wrapping_mul(7_654_321).wrapping_add(mix64(ctx.seed) % ID_SPACE)) % ID_SPACE;
+    let k = (i
+        .wrapping_mul(7_654_321)
+        .wrapping_add(mix64(ctx.seed) % ID_SPACE))
+        % ID_SPACE;
     let birth_base = (l / 12).saturating_sub(70);
     let birth = birth_date(birth_base, (k % BIRTH_DAYS) as u32);
-    let id18 = id_number_18(*rng.pick(&BIRTH_AREAS), birth, (k / BIRTH_DAYS) as u32);
+    let id18 = id_number_18(rng.pick(&BIRTH_AREAS), birth, (k / BIRTH_DAYS) as u32);
     let id15 = id_number_15(&id18);
     let legacy_until = if birth.0 < 2000 && rng.ppm(30_000) {
         if rng.ppm(300_000) {
@@ -293,7 +339,11 @@ pub fn person(ctx: &Ctx<'_>, i: u64, out: &mut Out, scratch: &mut Scratch) {
     let mut wage: i64 = 0;
     let mut first_job = true;
     for sp in &scratch.spells {
-        let ins_list: &[u8] = if sp.emp.is_some() { &EMPLOYER_INS } else { &INDIVIDUAL_INS };
+        let ins_list: &[u8] = if sp.emp.is_some() {
+            &EMPLOYER_INS
+        } else {
+            &INDIVIDUAL_INS
+        };
         let has_mat = sp.emp.is_some() && sp.start < MATERNITY_END;
         let emp = sp.emp.map(|e| &ctx.emps[e as usize]);
         let key = emp.map_or(0, |e| e.key);
@@ -316,7 +366,11 @@ pub fn person(ctx: &Ctx<'_>, i: u64, out: &mut Out, scratch: &mut Scratch) {
         let mut prev_base = base;
         let mut last_july = None;
         let liquidator_pays = rng.ppm(300_000);
-        let pay_day = if sp.emp.is_some() { 15 } else { rng.range(5, 25) as u32 };
+        let pay_day = if sp.emp.is_some() {
+            15
+        } else {
+            rng.range(5, 25) as u32
+        };
         for &ins in ins_list {
             if ins as usize == MATERNITY && !has_mat {
                 continue;
@@ -367,7 +421,8 @@ pub fn person(ctx: &Ctx<'_>, i: u64, out: &mut Out, scratch: &mut Scratch) {
             }
 
             // This month's payment decisions (shared by its insurances).
-            let in_distress = emp.is_some_and(|e| e.is_closed() && m <= e.closure && m + e.distress > e.closure);
+            let in_distress =
+                emp.is_some_and(|e| e.is_closed() && m <= e.closure && m + e.distress > e.closure);
             let arrears = match (sp.emp, emp) {
                 (Some(ei), Some(e)) => e.misses(ctx.seed, ei, m) || rng.ppm(15_000),
                 _ => rng.ppm(50_000),
@@ -391,7 +446,8 @@ pub fn person(ctx: &Ctx<'_>, i: u64, out: &mut Out, scratch: &mut Scratch) {
                 .then(|| last_july.unwrap_or(m) + late_k + rng.range(1, 3) as u32)
                 .filter(|&pm| pm <= l);
             // Part of the employer portion missing (cash-flow trouble).
-            let partial = (!arrears && sp.emp.is_some() && rng.ppm(2_000)).then(|| rng.range(40, 90) as i64);
+            let partial =
+                (!arrears && sp.emp.is_some() && rng.ppm(2_000)).then(|| rng.range(40, 90) as i64);
             let dup = !arrears && rng.ppm(2_000);
             let refund_month = (dup && rng.ppm(600_000))
                 .then(|| m + rng.range(2, 4) as u32)
@@ -401,7 +457,9 @@ pub fn person(ctx: &Ctx<'_>, i: u64, out: &mut Out, scratch: &mut Scratch) {
                 if ins as usize == MATERNITY && (!has_mat || m >= MATERNITY_END) {
                     continue;
                 }
-                let Some(p) = ctx.sched.get(key, ins as usize, m) else { continue };
+                let Some(p) = ctx.sched.get(key, ins as usize, m) else {
+                    continue;
+                };
                 let (b, de, di) = p.due(base);
                 if arrears {
                     if let Some(pm) = makeup_month {
@@ -438,7 +496,19 @@ pub fn person(ctx: &Ctx<'_>, i: u64, out: &mut Out, scratch: &mut Scratch) {
                         }
                     }
                 } else if let Some(pct) = partial {
-                    w.payment(out, ctx, sp.emp, ins, m, b, de * pct / 100, di, m + 1, pay_day, None);
+                    w.payment(
+                        out,
+                        ctx,
+                        sp.emp,
+                        ins,
+                        m,
+                        b,
+                        de * pct / 100,
+                        di,
+                        m + 1,
+                        pay_day,
+                        None,
+                    );
                 } else {
                     w.payment(out, ctx, sp.emp, ins, m, b, de, di, m + 1, pay_day, None);
                 }
@@ -490,7 +560,9 @@ pub fn person(ctx: &Ctx<'_>, i: u64, out: &mut Out, scratch: &mut Scratch) {
                     if ins as usize == MATERNITY && (!has_mat || e >= MATERNITY_END) {
                         continue;
                     }
-                    let Some(p) = ctx.sched.get(key, ins as usize, e) else { continue };
+                    let Some(p) = ctx.sched.get(key, ins as usize, e) else {
+                        continue;
+                    };
                     let (b, de, di) = p.due(base);
                     scratch.extras.push(Extra {
                         emp: sp.emp,
@@ -519,7 +591,9 @@ pub fn person(ctx: &Ctx<'_>, i: u64, out: &mut Out, scratch: &mut Scratch) {
         // Individuals often prepay the current month (deferred in a run).
         if sp.emp.is_none() && sp.end.is_none() && pay_end == l + 1 && rng.ppm(200_000) {
             for &ins in ins_list {
-                let Some(p) = ctx.sched.get(0, ins as usize, l + 1) else { continue };
+                let Some(p) = ctx.sched.get(0, ins as usize, l + 1) else {
+                    continue;
+                };
                 let (b, de, di) = p.due(base);
                 scratch.extras.push(Extra {
                     emp: None,
@@ -536,7 +610,19 @@ pub fn person(ctx: &Ctx<'_>, i: u64, out: &mut Out, scratch: &mut Scratch) {
         }
     }
     for x in &scratch.extras {
-        w.payment(out, ctx, x.emp, x.ins, x.period, x.base, x.ea, x.ia, x.paid_m, x.paid_d, Some(x.kind));
+        w.payment(
+            out,
+            ctx,
+            x.emp,
+            x.ins,
+            x.period,
+            x.base,
+            x.ea,
+            x.ia,
+            x.paid_m,
+            x.paid_d,
+            Some(x.kind),
+        );
     }
 
     // Events, in the order an agency export lists them: by month, then

@@ -101,7 +101,12 @@ fn national(ins: usize, m: u32) -> Option<Params> {
         }
     };
     let (floor, ceil) = limits(avg_wage(m / 12));
-    Some(Params { er, ir, floor, ceil })
+    Some(Params {
+        er,
+        ir,
+        floor,
+        ceil,
+    })
 }
 
 /// The row a key's own table has for the month (not the `*` fallback).
@@ -117,7 +122,12 @@ fn specific(key: usize, ins: usize, m: u32) -> Option<Params> {
                 _ => return None,
             };
             let (floor, ceil) = limits(avg_wage(m / 12) * 125 / 100);
-            Some(Params { er, ir, floor, ceil })
+            Some(Params {
+                er,
+                ir,
+                floor,
+                ceil,
+            })
         }
         _ => {
             // Shanghai (310101): national pension rates, own medical rate,
@@ -131,7 +141,12 @@ fn specific(key: usize, ins: usize, m: u32) -> Option<Params> {
                 _ => return None,
             };
             let (floor, ceil) = limits(avg_wage(m / 12) * 140 / 100);
-            Some(Params { er, ir, floor, ceil })
+            Some(Params {
+                er,
+                ir,
+                floor,
+                ceil,
+            })
         }
     }
 }
@@ -174,10 +189,12 @@ impl Schedule {
 /// the same parameters; a run reaching `last` is left open (`to` empty).
 pub fn rates_csv(first: u32, last: u32) -> Vec<u8> {
     let mut b = Vec::with_capacity(16 * 1024);
-    b.extend_from_slice(b"region,insurance,from,to,employer_rate,individual_rate,base_floor,base_ceiling\n");
+    b.extend_from_slice(
+        b"region,insurance,from,to,employer_rate,individual_rate,base_floor,base_ceiling\n",
+    );
     let start = first - first % 12;
     for key in [0, 2, 1] {
-        for ins in 0..5 {
+        for (ins, ins_name) in INS_NAMES.iter().enumerate() {
             let mut m = start;
             while m <= last {
                 let Some(p) = specific(key, ins, m) else {
@@ -190,7 +207,7 @@ pub fn rates_csv(first: u32, last: u32) -> Vec<u8> {
                 }
                 b.extend_from_slice(KEY_REGIONS[key].as_bytes());
                 b.push(b',');
-                b.extend_from_slice(INS_NAMES[ins].as_bytes());
+                b.extend_from_slice(ins_name.as_bytes());
                 b.push(b',');
                 push_period(&mut b, m);
                 b.push(b',');
@@ -219,12 +236,22 @@ mod tests {
 
     #[test]
     fn due_rounds_half_away_from_zero_on_the_clamped_base() {
-        let p = Params { er: 1600, ir: 800, floor: 300_000, ceil: 1_500_000 };
+        let p = Params {
+            er: 1600,
+            ir: 800,
+            floor: 300_000,
+            ceil: 1_500_000,
+        };
         // 4567.89 × 0.16 = 730.8624 → 730.86; × 0.08 = 365.4312 → 365.43
         assert_eq!(p.due(456_789), (456_789, 73_086, 36_543));
         // Clamped up to the floor: 3000 × 0.16 = 480.00
         assert_eq!(p.due(100_000), (300_000, 48_000, 24_000));
-        let q = Params { er: 50, ir: 0, floor: 0, ceil: i64::MAX / 20_000 };
+        let q = Params {
+            er: 50,
+            ir: 0,
+            floor: 0,
+            ceil: i64::MAX / 20_000,
+        };
         // 1234.50 × 0.005 = 6.1725 → 6.17; 1235.00 × 0.005 = 6.175 → 6.18
         assert_eq!(q.due(123_450).1, 617);
         assert_eq!(q.due(123_500).1, 618);
@@ -243,10 +270,25 @@ mod tests {
     #[test]
     fn csv_rows_cover_every_month_once() {
         let text = String::from_utf8(rates_csv(ym(2016, 11), ym(2026, 10))).unwrap();
-        let pension_star: Vec<&str> = text.lines().filter(|l| l.starts_with("*,pension,")).collect();
-        assert_eq!(pension_star.first().unwrap(), &"*,pension,2016-01,2016-04,0.2,0.08,2625.00,13125.00");
-        assert!(pension_star.last().unwrap().starts_with("*,pension,2026-01,,0.16,0.08,"));
-        let mat: Vec<&str> = text.lines().filter(|l| l.starts_with("*,maternity,")).collect();
-        assert!(mat.last().unwrap().starts_with("*,maternity,2018-01,2018-12,"));
+        let pension_star: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("*,pension,"))
+            .collect();
+        assert_eq!(
+            pension_star.first().unwrap(),
+            &"*,pension,2016-01,2016-04,0.2,0.08,2625.00,13125.00"
+        );
+        assert!(pension_star
+            .last()
+            .unwrap()
+            .starts_with("*,pension,2026-01,,0.16,0.08,"));
+        let mat: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("*,maternity,"))
+            .collect();
+        assert!(mat
+            .last()
+            .unwrap()
+            .starts_with("*,maternity,2018-01,2018-12,"));
     }
 }

@@ -90,7 +90,9 @@ pub fn id_check_char(first17: &[u8]) -> u8 {
 
 /// GB 32100 code characters (no I, O, S, V, Z) and weights.
 pub const CC_CHARS: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-const CC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const CC_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 
 fn cc_value(c: u8) -> u32 {
     CC_CHARS.iter().position(|&x| x == c).unwrap_or(0) as u32
@@ -142,7 +144,8 @@ pub fn credit_code(rng: &mut Rng, region: &[u8; 6]) -> [u8; 18] {
 /// The calendar date `day_offset` days after January 1st of `base_year`.
 pub fn birth_date(base_year: u32, day_offset: u32) -> (u32, u32, u32) {
     use chrono::Datelike;
-    let base = chrono::NaiveDate::from_ymd_opt(base_year as i32, 1, 1).unwrap_or(chrono::NaiveDate::MIN);
+    let base =
+        chrono::NaiveDate::from_ymd_opt(base_year as i32, 1, 1).unwrap_or(chrono::NaiveDate::MIN);
     let d = base + chrono::Days::new(u64::from(day_offset));
     (d.year() as u32, d.month(), d.day())
 }
@@ -219,10 +222,10 @@ const GIVEN: [&str; 64] = [
 /// A Chinese personal name: surname and one or two given characters.
 pub fn person_name(rng: &mut Rng, out: &mut String) {
     out.clear();
-    out.push_str(*rng.pick(&SURNAMES));
-    out.push_str(*rng.pick(&GIVEN));
+    out.push_str(rng.pick(&SURNAMES));
+    out.push_str(rng.pick(&GIVEN));
     if rng.ppm(700_000) {
-        out.push_str(*rng.pick(&GIVEN));
+        out.push_str(rng.pick(&GIVEN));
     }
 }
 
@@ -243,9 +246,9 @@ const FORMS: [&str; 4] = ["有限公司", "有限公司", "股份有限公司", 
 pub fn employer_name(rng: &mut Rng, city: &str) -> String {
     let mut s = String::with_capacity(32);
     s.push_str(city);
-    s.push_str(*rng.pick(&BRANDS));
-    s.push_str(*rng.pick(&TRADES));
-    s.push_str(*rng.pick(&FORMS));
+    s.push_str(rng.pick(&BRANDS));
+    s.push_str(rng.pick(&TRADES));
+    s.push_str(rng.pick(&FORMS));
     s
 }
 
@@ -260,12 +263,25 @@ mod tests {
     #[test]
     fn money_and_rates() {
         let mut b = Vec::new();
-        for (c, want) in [(0, "0.00"), (5, "0.05"), (123456, "1234.56"), (-250, "-2.50"), (100, "1.00")] {
+        for (c, want) in [
+            (0, "0.00"),
+            (5, "0.05"),
+            (123456, "1234.56"),
+            (-250, "-2.50"),
+            (100, "1.00"),
+        ] {
             b.clear();
             push_cents(&mut b, c);
             assert_eq!(s(&b), want);
         }
-        for (r, want) in [(0, "0"), (2000, "0.2"), (680, "0.068"), (50, "0.005"), (75, "0.0075"), (10_000, "1")] {
+        for (r, want) in [
+            (0, "0"),
+            (2000, "0.2"),
+            (680, "0.068"),
+            (50, "0.005"),
+            (75, "0.0075"),
+            (10_000, "1"),
+        ] {
             b.clear();
             push_rate(&mut b, r);
             assert_eq!(s(&b), want);
