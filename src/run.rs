@@ -314,13 +314,8 @@ fn reconcile_into(
 ) -> Result<()> {
     let persons = reconcile::group_by_person(events, payments);
     progress.start_persons(persons.len() as u64);
-    let mut outs = Vec::with_capacity(PERSON_BATCH);
-    for chunk in persons.chunks(PERSON_BATCH) {
-        chunk
-            .par_iter()
-            .map(|p| reconcile::reconcile_person(ctx, p))
-            .collect_into_vec(&mut outs);
-        for o in &outs {
+    let mut write_all = |outs: &[reconcile::PersonOutput]| -> Result<()> {
+        for o in outs {
             w.write_person(o)?;
             totals.add(&o.totals);
             if !o.persons.is_empty() {
@@ -332,9 +327,28 @@ fn reconcile_into(
                 *counts.findings_by_kind.entry(f.kind.name()).or_default() += 1;
             }
         }
-        progress.persons_done(chunk.len() as u64);
+        progress.persons_done(outs.len() as u64);
+        Ok(())
+    };
+    // Batch k is written (in order, on this thread) while batch k+1 is
+    // reconciled on the pool.
+    let mut pending: Vec<reconcile::PersonOutput> = Vec::new();
+    for chunk in persons.chunks(PERSON_BATCH) {
+        let mut outs = Vec::with_capacity(chunk.len());
+        let mut written: Result<()> = Ok(());
+        rayon::in_place_scope(|sc| {
+            sc.spawn(|_| {
+                chunk
+                    .par_iter()
+                    .map(|p| reconcile::reconcile_person(ctx, p))
+                    .collect_into_vec(&mut outs)
+            });
+            written = write_all(&pending);
+        });
+        written?;
+        pending = outs;
     }
-    Ok(())
+    write_all(&pending)
 }
 
 /// Employer-level findings: `invalid_credit_code` on standing rows and

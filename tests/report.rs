@@ -301,7 +301,9 @@ fn report_refuses_a_folder_that_is_not_a_finished_run() {
     .unwrap();
     bin().arg("report").arg(tmp.path()).assert().code(2);
     assert!(!tmp.path().join("report.html").exists());
-    // Malformed summary.json: an input error naming the file.
+    // A finished run (`_SUCCESS`) with a malformed summary.json: an input
+    // error naming the file.
+    std::fs::write(tmp.path().join("_SUCCESS"), "").unwrap();
     std::fs::write(tmp.path().join("summary.json"), "{\"status\": ").unwrap();
     let a = bin().arg("report").arg(tmp.path()).assert().code(3);
     let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();

@@ -178,13 +178,9 @@ where
             }
             rdr.digest()
         });
-        let mut outcomes: Vec<Checked<T>> = Vec::new();
-        let mut last_bytes = 0u64;
-        for msg in rx.iter() {
-            let (batch, bytes) = msg.map_err(io_err)?;
-            if batch.is_empty() {
-                break;
-            }
+        // Batch k is merged (in order, on this thread) while batch k+1 is
+        // validated on the pool: the two stages overlap.
+        let validate = |batch: &Batch, out: &mut Vec<Checked<T>>| {
             (0..batch.len())
                 .into_par_iter()
                 .map(|i| match batch.fields(i) {
@@ -192,11 +188,13 @@ where
                     Some(_) if batch.nfields(i) != map.width => Err(Reason::FieldCount),
                     Some(f) => parse(&f, &map),
                 })
-                .collect_into_vec(&mut outcomes);
+                .collect_into_vec(out);
+        };
+        let mut merge_batch = |batch: &Batch, outcomes: &mut Vec<Checked<T>>| -> Result<()> {
             for (i, outcome) in outcomes.drain(..).enumerate() {
                 stat.rows_read += 1;
                 let verdict = match outcome {
-                    Ok(row) => merge(row, &batch, i)?,
+                    Ok(row) => merge(row, batch, i)?,
                     Err(r) => Some(r),
                 };
                 match verdict {
@@ -212,8 +210,30 @@ where
                     }
                 }
             }
+            Ok(())
+        };
+        let mut pending: Option<(Batch, Vec<Checked<T>>)> = None;
+        let mut last_bytes = 0u64;
+        for msg in rx.iter() {
+            let (batch, bytes) = msg.map_err(io_err)?;
+            if batch.is_empty() {
+                break;
+            }
+            let mut outcomes: Vec<Checked<T>> = Vec::new();
+            let mut merged: Result<()> = Ok(());
+            rayon::in_place_scope(|sc| {
+                sc.spawn(|_| validate(&batch, &mut outcomes));
+                if let Some((b, mut o)) = pending.take() {
+                    merged = merge_batch(&b, &mut o);
+                }
+            });
+            merged?;
             progress.add_bytes(bytes - last_bytes, batch.len() as u64);
             last_bytes = bytes;
+            pending = Some((batch, outcomes));
+        }
+        if let Some((b, mut o)) = pending.take() {
+            merge_batch(&b, &mut o)?;
         }
         producer
             .join()
