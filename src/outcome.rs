@@ -187,7 +187,12 @@ pub struct Finding {
 impl Finding {
     /// A finding about a person or an employer as a whole: no insurance,
     /// periods, months or amount.
-    pub fn whole(kind: FindingKind, person: Option<&str>, employer: Option<&str>, detail: String) -> Self {
+    pub fn whole(
+        kind: FindingKind,
+        person: Option<&str>,
+        employer: Option<&str>,
+        detail: String,
+    ) -> Self {
         Finding {
             kind,
             person_id: person.map(str::to_string),

@@ -147,7 +147,10 @@ fn run_inner(
                 ..Default::default()
             };
             let employer_ids = sink.events.iter().map(|e| &e.employer_id);
-            for id in employer_ids.chain(sink.payments.iter().map(|p| &p.employer_id)).flatten() {
+            for id in employer_ids
+                .chain(sink.payments.iter().map(|p| &p.employer_id))
+                .flatten()
+            {
                 if !facts.referenced.contains(id) {
                     facts.referenced.insert(id.clone());
                 }
@@ -169,7 +172,10 @@ fn run_inner(
     let ing = &mut st.ing;
     ing.rates_source = Some(if cfg.rates.is_some() {
         RatesSource::Flag
-    } else if files.iter().any(|f| f.kind == crate::config::InputKind::Rates) {
+    } else if files
+        .iter()
+        .any(|f| f.kind == crate::config::InputKind::Rates)
+    {
         RatesSource::Folder
     } else {
         RatesSource::BuiltIn
@@ -214,13 +220,27 @@ fn run_inner(
         let mut w = output::Writer::create(&staging.dir)?;
         w.write_global_findings(&global)?;
         match &rows {
-            Rows::Memory(sink) => {
-                reconcile_into(&ctx, &sink.events, &sink.payments, &mut w, &mut st.counts, &mut st.totals, progress)?
-            }
+            Rows::Memory(sink) => reconcile_into(
+                &ctx,
+                &sink.events,
+                &sink.payments,
+                &mut w,
+                &mut st.counts,
+                &mut st.totals,
+                progress,
+            )?,
             Rows::Spilled(parts) => {
                 for k in 0..parts.n {
                     let (events, payments) = parts.load(k)?;
-                    reconcile_into(&ctx, &events, &payments, &mut w, &mut st.counts, &mut st.totals, progress)?;
+                    reconcile_into(
+                        &ctx,
+                        &events,
+                        &payments,
+                        &mut w,
+                        &mut st.counts,
+                        &mut st.totals,
+                        progress,
+                    )?;
                 }
             }
         }
@@ -274,7 +294,10 @@ fn run_inner(
         return Err(e);
     }
     staging.publish()?;
-    progress.stage("outputs_written", serde_json::json!({"out_dir": cfg.out_dir}));
+    progress.stage(
+        "outputs_written",
+        serde_json::json!({"out_dir": cfg.out_dir}),
+    );
     progress.stage("totals", summary["control"].clone());
     Ok(RunReport { summary })
 }
@@ -285,7 +308,10 @@ fn check_reject_rate(cfg: &RunConfig, rejects: &[ingest::Reject], rows_read: u64
     let Some(limit) = cfg.max_reject_rate else {
         return Ok(());
     };
-    let counted = rejects.iter().filter(|r| r.reason.counts_toward_rate()).count() as u64;
+    let counted = rejects
+        .iter()
+        .filter(|r| r.reason.counts_toward_rate())
+        .count() as u64;
     if rows_read == 0 {
         return Ok(());
     }
@@ -358,7 +384,8 @@ fn employer_findings(
     referenced: &BTreeSet<String>,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
-    let blank = |kind, employer: &str, detail: String| Finding::whole(kind, None, Some(employer), detail);
+    let blank =
+        |kind, employer: &str, detail: String| Finding::whole(kind, None, Some(employer), detail);
     for (id, e) in employers {
         if let Some(code) = &e.credit_code {
             let code = code.trim().to_uppercase();

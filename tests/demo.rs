@@ -40,7 +40,9 @@ const SPEC_OPTIONS: &[&str] = &[
 ];
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
 }
 
 /// One finished run in its own temporary work directory.
@@ -125,7 +127,11 @@ fn normalise_summary(bytes: &[u8]) -> String {
         match key {
             Some(k) => {
                 let indent = &line[..line.len() - trimmed.len()];
-                let comma = if line.trim_end().ends_with(',') { "," } else { "" };
+                let comma = if line.trim_end().ends_with(',') {
+                    ","
+                } else {
+                    ""
+                };
                 let eol = if line.ends_with('\n') { "\n" } else { "" };
                 out.push_str(&format!("{indent}{k} 0{comma}{eol}"));
             }
@@ -149,12 +155,19 @@ fn assert_same_as_expected(run: &Run, expected: &Path, label: &str) {
         let got = run.read(&name);
         if name == "summary.json" {
             let (got, want) = (normalise_summary(&got), normalise_summary(&want));
-            assert!(got == want, "{label}: summary.json differs\n{}", first_difference(&got, &want));
+            assert!(
+                got == want,
+                "{label}: summary.json differs\n{}",
+                first_difference(&got, &want)
+            );
         } else {
             assert!(
                 got == want,
                 "{label}: {name} differs from expected\n{}",
-                first_difference(&String::from_utf8_lossy(&got), &String::from_utf8_lossy(&want))
+                first_difference(
+                    &String::from_utf8_lossy(&got),
+                    &String::from_utf8_lossy(&want)
+                )
             );
         }
     }
@@ -164,7 +177,11 @@ fn assert_same_as_expected(run: &Run, expected: &Path, label: &str) {
 /// extra outputs (`report.html`, `history.idx`) included: SPEC §1 wants
 /// byte-identical outputs whatever the thread count.
 fn assert_same_runs(a: &Run, b: &Run, label: &str) {
-    assert_eq!(all_entries(&a.out), all_entries(&b.out), "{label}: output file sets differ");
+    assert_eq!(
+        all_entries(&a.out),
+        all_entries(&b.out),
+        "{label}: output file sets differ"
+    );
     for name in all_entries(&a.out) {
         let (x, y) = (a.read(&name), b.read(&name));
         let same = if name == "summary.json" {
@@ -188,7 +205,11 @@ fn first_difference(got: &str, want: &str) -> String {
         match (g.next(), w.next()) {
             (None, None) => return "(texts differ only in line ends)".into(),
             (a, b) if a != b => {
-                return format!("line {n}:\n  got:      {}\n  expected: {}", a.unwrap_or("<end>"), b.unwrap_or("<end>"))
+                return format!(
+                    "line {n}:\n  got:      {}\n  expected: {}",
+                    a.unwrap_or("<end>"),
+                    b.unwrap_or("<end>")
+                )
             }
             _ => n += 1,
         }
@@ -197,7 +218,12 @@ fn first_difference(got: &str, want: &str) -> String {
 
 fn csv_rows(bytes: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
     let mut r = csv::ReaderBuilder::new().from_reader(bytes);
-    let header = r.headers().expect("csv header").iter().map(str::to_string).collect();
+    let header = r
+        .headers()
+        .expect("csv header")
+        .iter()
+        .map(str::to_string)
+        .collect();
     let rows = r
         .records()
         .map(|x| x.expect("csv record").iter().map(str::to_string).collect())
@@ -276,9 +302,18 @@ fn demo_stories_show_in_outputs() {
         "unmatched_payment,warning,10210004852,3101150002,pension,2024-04,2024-04,1,2640.00",
     ];
     for w in want {
-        assert!(findings.contains(w), "missing finding: {w}\nall findings:\n{}", rows_text(&rows));
+        assert!(
+            findings.contains(w),
+            "missing finding: {w}\nall findings:\n{}",
+            rows_text(&rows)
+        );
     }
-    assert_eq!(rows.len(), want.len(), "unexpected extra findings:\n{}", rows_text(&rows));
+    assert_eq!(
+        rows.len(),
+        want.len(),
+        "unexpected extra findings:\n{}",
+        rows_text(&rows)
+    );
 
     // Make-up cases with principal and late fee.
     let cases = String::from_utf8(r.read("makeup_cases.csv")).unwrap();
@@ -302,35 +337,107 @@ fn demo_stories_show_in_outputs() {
     };
     for (p, period, want) in [
         // P01 张伟: transfer in one month, no gap, no overlap; rate change 2019-05
-        ("10210003017", "2019-04", "3101050001,paid,8000.00,1600.00,640.00,1600.00,640.00"),
-        ("10210003017", "2019-05", "3101050001,paid,8000.00,1280.00,640.00,1280.00,640.00"),
-        ("10210003017", "2023-06", "3101050001,paid,9800.00,1568.00,784.00,1568.00,784.00"),
-        ("10210003017", "2023-07", "3101150002,paid,12000.00,1920.00,960.00,1920.00,960.00"),
+        (
+            "10210003017",
+            "2019-04",
+            "3101050001,paid,8000.00,1600.00,640.00,1600.00,640.00",
+        ),
+        (
+            "10210003017",
+            "2019-05",
+            "3101050001,paid,8000.00,1280.00,640.00,1280.00,640.00",
+        ),
+        (
+            "10210003017",
+            "2023-06",
+            "3101050001,paid,9800.00,1568.00,784.00,1568.00,784.00",
+        ),
+        (
+            "10210003017",
+            "2023-07",
+            "3101150002,paid,12000.00,1920.00,960.00,1920.00,960.00",
+        ),
         // P02: withheld individual part only, then nothing
-        ("10210003125", "2024-02", "3201020003,underpaid,6200.00,992.00,496.00,0.00,496.00"),
-        ("10210003125", "2024-03", "3201020003,arrears,6200.00,992.00,496.00,0.00,0.00"),
+        (
+            "10210003125",
+            "2024-02",
+            "3201020003,underpaid,6200.00,992.00,496.00,0.00,496.00",
+        ),
+        (
+            "10210003125",
+            "2024-03",
+            "3201020003,arrears,6200.00,992.00,496.00,0.00,0.00",
+        ),
         // P03: gap, then the individual spell counts
         ("10210003288", "2023-04", ",gap,,0.00,0.00,0.00,0.00"),
-        ("10210003288", "2023-06", ",paid,4600.00,736.00,368.00,736.00,368.00"),
+        (
+            "10210003288",
+            "2023-06",
+            ",paid,4600.00,736.00,368.00,736.00,368.00",
+        ),
         // P05: posted twice and refunded → paid; posted twice → overpaid
-        ("10210003461", "2025-03", "3101150002,paid,15000.00,2400.00,1200.00,2400.00,1200.00"),
-        ("10210003461", "2025-08", "3101150002,overpaid,15000.00,2400.00,1200.00,4800.00,2400.00"),
+        (
+            "10210003461",
+            "2025-03",
+            "3101150002,paid,15000.00,2400.00,1200.00,2400.00,1200.00",
+        ),
+        (
+            "10210003461",
+            "2025-08",
+            "3101150002,overpaid,15000.00,2400.00,1200.00,4800.00,2400.00",
+        ),
         // P07 黄志强: make-up paid in 2023 settles 2022-07..10 (Shenzhen rate 0.15)
-        ("10210003672", "2022-07", "4403050004,paid,8000.00,1200.00,640.00,1200.00,640.00"),
-        ("10210003672", "2022-10", "4403050004,paid,8000.00,1200.00,640.00,1200.00,640.00"),
+        (
+            "10210003672",
+            "2022-07",
+            "4403050004,paid,8000.00,1200.00,640.00,1200.00,640.00",
+        ),
+        (
+            "10210003672",
+            "2022-10",
+            "4403050004,paid,8000.00,1200.00,640.00,1200.00,640.00",
+        ),
         // P08: arrears run
-        ("10210003735", "2026-06", "4403050004,arrears,9500.00,1520.00,760.00,0.00,0.00"),
+        (
+            "10210003735",
+            "2026-06",
+            "4403050004,arrears,9500.00,1520.00,760.00,0.00,0.00",
+        ),
         // P11: base 3500 clamped to the 2023 floor 4200
-        ("10210004051", "2023-03", "5101070007,paid,4200.00,672.00,336.00,672.00,336.00"),
+        (
+            "10210004051",
+            "2023-03",
+            "5101070007,paid,4200.00,672.00,336.00,672.00,336.00",
+        ),
         // P12: base 30000 clamped to the ceiling 23000
-        ("10210004178", "2025-01", "3101150002,paid,23000.00,3680.00,1840.00,3680.00,1840.00"),
+        (
+            "10210004178",
+            "2025-01",
+            "3101150002,paid,23000.00,3680.00,1840.00,3680.00,1840.00",
+        ),
         // P16: both employers paid during the overlap
-        ("10210004583", "2025-03", "5101070007,overlap,7000.00,1120.00,560.00,1952.00,976.00"),
+        (
+            "10210004583",
+            "2025-03",
+            "5101070007,overlap,7000.00,1120.00,560.00,1952.00,976.00",
+        ),
         // P17: individual payments while the employer spell is open
-        ("10210004619", "2025-05", "3101050001,overlap,6500.00,1040.00,520.00,736.00,368.00"),
-        ("10210004619", "2025-06", ",paid,4600.00,736.00,368.00,736.00,368.00"),
+        (
+            "10210004619",
+            "2025-05",
+            "3101050001,overlap,6500.00,1040.00,520.00,736.00,368.00",
+        ),
+        (
+            "10210004619",
+            "2025-06",
+            ",paid,4600.00,736.00,368.00,736.00,368.00",
+        ),
         // P19: the month after the decrease
-        ("10210004852", "2024-04", "3101150002,unmatched,,0.00,0.00,1760.00,880.00"),
+        (
+            "10210004852",
+            "2024-04",
+            "3101150002,unmatched,,0.00,0.00,1760.00,880.00",
+        ),
     ] {
         assert_eq!(month(p, period), want, "ledger {p} pension {period}");
     }
@@ -367,7 +474,10 @@ fn conformance_summary(bytes: &[u8]) -> serde_json::Value {
 /// exceptions.csv rows without the `detail` column (the tool's own words).
 fn exceptions_without_detail(bytes: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
     let (header, rows) = csv_rows(bytes);
-    let d = header.iter().position(|h| h == "detail").expect("detail column");
+    let d = header
+        .iter()
+        .position(|h| h == "detail")
+        .expect("detail column");
     let strip = |mut r: Vec<String>| {
         r.remove(d);
         r
@@ -377,7 +487,11 @@ fn exceptions_without_detail(bytes: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
 
 fn assert_conformance(run: &Run, label: &str) {
     let expected = fixture("conformance").join("expected");
-    assert_eq!(entries(&run.out), entries(&expected), "{label}: output files differ");
+    assert_eq!(
+        entries(&run.out),
+        entries(&expected),
+        "{label}: output files differ"
+    );
     for name in entries(&expected) {
         let want = fs::read(expected.join(&name)).expect("read expected");
         let got = run.read(&name);
@@ -398,7 +512,11 @@ fn assert_conformance(run: &Run, label: &str) {
                 let (wh, w) = exceptions_without_detail(&want);
                 assert_eq!(gh, wh, "{label}: exceptions.csv header");
                 if g != w {
-                    let n = g.iter().zip(&w).position(|(a, b)| a != b).unwrap_or(g.len().min(w.len()));
+                    let n = g
+                        .iter()
+                        .zip(&w)
+                        .position(|(a, b)| a != b)
+                        .unwrap_or(g.len().min(w.len()));
                     panic!(
                         "{label}: exceptions.csv differs (detail ignored): {} rows vs {} expected; first difference at row {}:\n  got:      {:?}\n  expected: {:?}",
                         g.len(),
@@ -412,7 +530,10 @@ fn assert_conformance(run: &Run, label: &str) {
             _ => assert!(
                 got == want,
                 "{label}: {name} differs from expected\n{}",
-                first_difference(&String::from_utf8_lossy(&got), &String::from_utf8_lossy(&want))
+                first_difference(
+                    &String::from_utf8_lossy(&got),
+                    &String::from_utf8_lossy(&want)
+                )
             ),
         }
     }

@@ -25,15 +25,40 @@ fn spilled_run_equals_in_memory_run() {
     let input = conformance_in();
     let input = input.to_str().unwrap();
     let args = |out: &str, extra: &[&'static str]| {
-        let mut a = vec!["run", input, "--out", out, "--as-of", "2026-11-20", "--through", "2026-10", "--quiet", "--log-format", "json"];
+        let mut a = vec![
+            "run",
+            input,
+            "--out",
+            out,
+            "--as-of",
+            "2026-11-20",
+            "--through",
+            "2026-10",
+            "--quiet",
+            "--log-format",
+            "json",
+        ];
         a.extend_from_slice(extra);
         a.into_iter().map(str::to_string).collect::<Vec<_>>()
     };
-    let mem = w.cmd(&args("mem", &[]).iter().map(String::as_str).collect::<Vec<_>>()).assert().success();
+    let mem = w
+        .cmd(
+            &args("mem", &[])
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        )
+        .assert()
+        .success();
     let log = String::from_utf8_lossy(&mem.get_output().stderr).into_owned();
     assert!(log.contains("\"spill_partitions\":null"), "{log}");
     let spill = w
-        .cmd(&args("spill", &["--memory-limit", "2M", "--temp-dir", "tmp"]).iter().map(String::as_str).collect::<Vec<_>>())
+        .cmd(
+            &args("spill", &["--memory-limit", "2M", "--temp-dir", "tmp"])
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        )
         .assert()
         .success();
     let log = String::from_utf8_lossy(&spill.get_output().stderr).into_owned();
@@ -45,7 +70,10 @@ fn spilled_run_equals_in_memory_run() {
     assert_eq!(sa, sb);
     assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
     for (k, v) in &a {
-        assert!(b[k] == *v, "{k} differs between the in-memory and the spilled run");
+        assert!(
+            b[k] == *v,
+            "{k} differs between the in-memory and the spilled run"
+        );
     }
     assert!(leftovers(&w.path("tmp")).is_empty(), "spill folder removed");
 }
@@ -57,6 +85,14 @@ fn spill_files_are_removed_when_the_run_fails() {
     w.input("events.csv", "event_id,person_id,id_number,name,employer_id,insurance,action,period,base,reason\nV1,P1,,,E1,pension,increase,2023-01,5000,\nV2,P1,,,E1,pension,increase,2023-99,5000,\n");
     w.input("payments.csv", "payment_id,person_id,employer_id,insurance,period,base,employer_amount,individual_amount,paid_on,kind\n");
     std::fs::create_dir(w.path("tmp")).unwrap();
-    w.run(&["--memory-limit", "100", "--temp-dir", "tmp", "--max-reject-rate", "0"]).code(5);
+    w.run(&[
+        "--memory-limit",
+        "100",
+        "--temp-dir",
+        "tmp",
+        "--max-reject-rate",
+        "0",
+    ])
+    .code(5);
     assert!(leftovers(&w.path("tmp")).is_empty());
 }

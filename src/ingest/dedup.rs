@@ -32,7 +32,9 @@ impl Deduper {
                 std::collections::hash_map::Entry::Occupied(e) if *e.get() == fp => {
                     Some(Reason::DuplicateRow)
                 }
-                std::collections::hash_map::Entry::Occupied(_) => Some(Reason::ConflictingDuplicate),
+                std::collections::hash_map::Entry::Occupied(_) => {
+                    Some(Reason::ConflictingDuplicate)
+                }
                 std::collections::hash_map::Entry::Vacant(v) => {
                     v.insert(fp);
                     None

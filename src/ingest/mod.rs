@@ -319,23 +319,23 @@ pub fn ingest(
         progress.file_started(file);
         let stat = match file.kind {
             InputKind::Employers => read_file(
-                    file,
-                    cfg,
-                    progress,
-                    &mut out.rejects,
-                    rows::parse_employer,
-                    |r, b, i| {
-                        cands.push(Cand {
-                            emp: r.employer,
-                            fp: r.fp,
-                            file: file.display.clone(),
-                            line: b.records[i].line,
-                            raw: b.raw_text(i),
-                            stat: stat_idx,
-                        });
-                        Ok(None)
-                    },
-                )?,
+                file,
+                cfg,
+                progress,
+                &mut out.rejects,
+                rows::parse_employer,
+                |r, b, i| {
+                    cands.push(Cand {
+                        emp: r.employer,
+                        fp: r.fp,
+                        file: file.display.clone(),
+                        line: b.records[i].line,
+                        raw: b.raw_text(i),
+                        stat: stat_idx,
+                    });
+                    Ok(None)
+                },
+            )?,
             InputKind::Rates => {
                 let rates = &mut out.rates;
                 read_file(
@@ -361,7 +361,11 @@ pub fn ingest(
                 &mut out.rejects,
                 rows::parse_event,
                 |r, b, i| {
-                    let at = RowPos { stat: stat_idx, line: b.records[i].line, raw: b.raw(i) };
+                    let at = RowPos {
+                        stat: stat_idx,
+                        line: b.records[i].line,
+                        raw: b.raw(i),
+                    };
                     sink.event(r, at)
                 },
             )?,
@@ -372,7 +376,11 @@ pub fn ingest(
                 &mut out.rejects,
                 rows::parse_payment,
                 |r, b, i| {
-                    let at = RowPos { stat: stat_idx, line: b.records[i].line, raw: b.raw(i) };
+                    let at = RowPos {
+                        stat: stat_idx,
+                        line: b.records[i].line,
+                        raw: b.raw(i),
+                    };
                     sink.payment(r, at)
                 },
             )?,

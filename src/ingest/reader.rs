@@ -430,7 +430,11 @@ impl<R: Read> RecordReader<R> {
             // the BOM `Source` drops, or a decoded GB18030 one) only when
             // all three bytes are there: give it three bytes, so that the
             // records do not depend on how the file's bytes arrive.
-            let need = if self.csv_started || self.src_done { 1 } else { 3 };
+            let need = if self.csv_started || self.src_done {
+                1
+            } else {
+                3
+            };
             if !self.eof_sent && self.text.len() - self.pos < need {
                 if rec_start > 0 {
                     self.text.drain(..rec_start);
@@ -551,7 +555,18 @@ mod tests {
         // Classic Mac line ends, mixed with LF and CRLF, and inside quotes.
         let recs = read_all(b"h\ra\r\rb\nc\r\nd\r\"x\ry\"\re", Encoding::Utf8);
         let got: Vec<(u64, &str)> = recs.iter().map(|r| (r.0, r.1.as_str())).collect();
-        assert_eq!(got, [(1, "h"), (2, "a"), (4, "b"), (5, "c"), (6, "d"), (7, "\"x\ry\""), (9, "e")]);
+        assert_eq!(
+            got,
+            [
+                (1, "h"),
+                (2, "a"),
+                (4, "b"),
+                (5, "c"),
+                (6, "d"),
+                (7, "\"x\ry\""),
+                (9, "e")
+            ]
+        );
     }
 
     /// A byte source handing out one byte per read.
@@ -573,7 +588,16 @@ mod tests {
         let whole = read_all(text, Encoding::Utf8);
         let mut r = RecordReader::new(Trickle(text), Encoding::Utf8, b',');
         let b = r.next_batch(10).unwrap();
-        assert_eq!(b.fields(0).unwrap(), whole[0].2.as_ref().unwrap().iter().map(|s| s.as_str()).collect::<Vec<_>>());
+        assert_eq!(
+            b.fields(0).unwrap(),
+            whole[0]
+                .2
+                .as_ref()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+        );
         assert_eq!(b.raw_text(0), whole[0].1);
         assert_eq!(b.len(), 2);
         // Short files still end.

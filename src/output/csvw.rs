@@ -192,7 +192,15 @@ mod tests {
     fn line_buffer_matches_line() {
         let mut b = LineBuf::default();
         let d = |s: &str| Decimal::from_str(s).unwrap();
-        let got = b.start("P,1").text("").display(7).money(d("-0.001")).opt_money(None).money(d("2.345")).line().to_string();
+        let got = b
+            .start("P,1")
+            .text("")
+            .display(7)
+            .money(d("-0.001"))
+            .opt_money(None)
+            .money(d("2.345"))
+            .line()
+            .to_string();
         assert_eq!(got, line(&["P,1", "", "7", "0.00", "", "2.35"]));
     }
 

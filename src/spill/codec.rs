@@ -195,14 +195,25 @@ mod tests {
             base: Some("1234.5678".parse().unwrap()),
             reason: Some("年度调整".into()),
         };
-        let s = Spilled { seq: 1, stat: 2, line: 3, fp: 4, id: None, raw: b"raw".to_vec(), row: e.clone() };
+        let s = Spilled {
+            seq: 1,
+            stat: 2,
+            line: 3,
+            fp: 4,
+            id: None,
+            raw: b"raw".to_vec(),
+            row: e.clone(),
+        };
         let mut buf = Vec::new();
         s.put(&mut buf).unwrap();
         s.put(&mut buf).unwrap();
         let mut r = std::io::BufReader::new(&buf[..]);
         let a = Spilled::<Event>::get(&mut r).unwrap().unwrap();
         assert_eq!(a.row, e);
-        assert_eq!((a.seq, a.stat, a.line, a.fp, a.raw.as_slice()), (1, 2, 3, 4, &b"raw"[..]));
+        assert_eq!(
+            (a.seq, a.stat, a.line, a.fp, a.raw.as_slice()),
+            (1, 2, 3, 4, &b"raw"[..])
+        );
         assert!(Spilled::<Event>::get(&mut r).unwrap().is_some());
         assert!(Spilled::<Event>::get(&mut r).unwrap().is_none());
     }

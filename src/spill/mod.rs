@@ -37,7 +37,9 @@ pub const MEMORY_PER_INPUT_BYTE: u64 = 4;
 /// (`None`: it fits in memory).
 pub fn partitions_for(input_bytes: u64, limit: u64) -> Option<usize> {
     let need = input_bytes.saturating_mul(MEMORY_PER_INPUT_BYTE);
-    let per_part = (limit / 2).max(1);
+    // A third of the budget per partition: the rest is for what stays
+    // resident (registry, rates, identity index, rejects, buffers).
+    let per_part = (limit / 3).max(1);
     (need > limit).then(|| need.div_ceil(per_part).max(2) as usize)
 }
 
@@ -95,7 +97,9 @@ fn open(path: &Path) -> Result<BufReader<File>> {
 fn read_all<T: Codec>(path: &Path) -> Result<Vec<Spilled<T>>> {
     let mut r = open(path)?;
     let mut out = Vec::new();
-    while let Some(rec) = Spilled::<T>::get(&mut r).map_err(|e| Error::io(path, "cannot read spill file", e))? {
+    while let Some(rec) =
+        Spilled::<T>::get(&mut r).map_err(|e| Error::io(path, "cannot read spill file", e))?
+    {
         out.push(rec);
     }
     Ok(out)
@@ -116,7 +120,8 @@ impl SpillSink {
     /// Creates `n` dedup partitions per kind in a new private folder under
     /// `temp_dir`.
     pub fn new(temp_dir: &Path, n: usize) -> Result<Self> {
-        std::fs::create_dir_all(temp_dir).map_err(|e| Error::io(temp_dir, "cannot create temp folder", e))?;
+        std::fs::create_dir_all(temp_dir)
+            .map_err(|e| Error::io(temp_dir, "cannot create temp folder", e))?;
         clean_leftovers(temp_dir);
         let prefix = format!("{SPILL_PREFIX}{}-", std::process::id());
         let mut builder = tempfile::Builder::new();
@@ -171,7 +176,15 @@ impl RowSink for SpillSink {
         let p = dedup_part(r.id.as_deref(), r.fp, self.n);
         let mut row = r.event;
         row.seq = self.event_seq;
-        let rec = Spilled { seq: self.event_seq, stat: at.stat as u32, line: at.line, fp: r.fp, id: r.id, raw: at.raw.to_vec(), row };
+        let rec = Spilled {
+            seq: self.event_seq,
+            stat: at.stat as u32,
+            line: at.line,
+            fp: r.fp,
+            id: r.id,
+            raw: at.raw.to_vec(),
+            row,
+        };
         self.event_seq += 1;
         let path = self.file(&format!("dedup-events-{p}"));
         rec.put(&mut self.events[p]).map_err(write_err(path))?;
@@ -181,7 +194,15 @@ impl RowSink for SpillSink {
     fn payment(&mut self, r: PaymentRow, at: RowPos<'_>) -> Result<Option<Reason>> {
         self.sample(&r.payment.person_id);
         let p = dedup_part(r.id.as_deref(), r.fp, self.n);
-        let rec = Spilled { seq: self.payment_seq, stat: at.stat as u32, line: at.line, fp: r.fp, id: r.id, raw: at.raw.to_vec(), row: r.payment };
+        let rec = Spilled {
+            seq: self.payment_seq,
+            stat: at.stat as u32,
+            line: at.line,
+            fp: r.fp,
+            id: r.id,
+            raw: at.raw.to_vec(),
+            row: r.payment,
+        };
         self.payment_seq += 1;
         let path = self.file(&format!("dedup-payments-{p}"));
         rec.put(&mut self.payments[p]).map_err(write_err(path))?;
@@ -209,7 +230,10 @@ impl PersonParts {
     pub fn load(&self, k: usize) -> Result<(Vec<Event>, Vec<Payment>)> {
         let ev = read_all::<Event>(&self.dir.path().join(format!("person-events-{k}")))?;
         let py = read_all::<Payment>(&self.dir.path().join(format!("person-payments-{k}")))?;
-        Ok((ev.into_iter().map(|s| s.row).collect(), py.into_iter().map(|s| s.row).collect()))
+        Ok((
+            ev.into_iter().map(|s| s.row).collect(),
+            py.into_iter().map(|s| s.row).collect(),
+        ))
     }
 }
 
@@ -243,8 +267,17 @@ fn dedup_kind<T: Codec>(
             None => {
                 keep(&r.row);
                 let k = splitters.partition_point(|s| s.as_str() <= person_of(&r.row));
-                let slim = Spilled { seq: r.seq, stat: 0, line: 0, fp: 0, id: None, raw: Vec::new(), row: r.row };
-                slim.put(&mut outs[k]).map_err(write_err(out_names[k].clone()))?;
+                let slim = Spilled {
+                    seq: r.seq,
+                    stat: 0,
+                    line: 0,
+                    fp: 0,
+                    id: None,
+                    raw: Vec::new(),
+                    row: r.row,
+                };
+                slim.put(&mut outs[k])
+                    .map_err(write_err(out_names[k].clone()))?;
             }
         }
     }
@@ -256,10 +289,13 @@ impl SpillSink {
     /// partitions. Adjusts file figures and rejects in `ing`.
     pub fn dedup(mut self, ing: &mut Ingested) -> Result<(PersonParts, Facts)> {
         for (w, i) in self.events.iter_mut().zip(0..) {
-            w.flush().map_err(write_err(self.dir.path().join(format!("dedup-events-{i}"))))?;
+            w.flush()
+                .map_err(write_err(self.dir.path().join(format!("dedup-events-{i}"))))?;
         }
         for (w, i) in self.payments.iter_mut().zip(0..) {
-            w.flush().map_err(write_err(self.dir.path().join(format!("dedup-payments-{i}"))))?;
+            w.flush().map_err(write_err(
+                self.dir.path().join(format!("dedup-payments-{i}")),
+            ))?;
         }
         self.events.clear();
         self.payments.clear();
@@ -271,42 +307,78 @@ impl SpillSink {
             .into_iter()
             .collect();
         let parts = splitters.len() + 1;
-        let ev_names: Vec<PathBuf> = (0..parts).map(|k| self.file(&format!("person-events-{k}"))).collect();
-        let py_names: Vec<PathBuf> = (0..parts).map(|k| self.file(&format!("person-payments-{k}"))).collect();
-        let mut ev_out = ev_names.iter().map(|p| create(p)).collect::<Result<Vec<_>>>()?;
-        let mut py_out = py_names.iter().map(|p| create(p)).collect::<Result<Vec<_>>>()?;
+        let ev_names: Vec<PathBuf> = (0..parts)
+            .map(|k| self.file(&format!("person-events-{k}")))
+            .collect();
+        let py_names: Vec<PathBuf> = (0..parts)
+            .map(|k| self.file(&format!("person-payments-{k}")))
+            .collect();
+        let mut ev_out = ev_names
+            .iter()
+            .map(|p| create(p))
+            .collect::<Result<Vec<_>>>()?;
+        let mut py_out = py_names
+            .iter()
+            .map(|p| create(p))
+            .collect::<Result<Vec<_>>>()?;
         let mut facts = Facts::default();
         for i in 0..n {
             let path = self.file(&format!("dedup-events-{i}"));
             let recs = read_all::<Event>(&path)?;
             let _ = std::fs::remove_file(&path);
-            dedup_kind(recs, ing, |e: &Event| e.person_id.as_str(), &splitters, &mut ev_out, &ev_names, |e| {
-                facts.identities.add(e);
-                if let Some(emp) = &e.employer_id {
-                    if !facts.referenced.contains(emp) {
-                        facts.referenced.insert(emp.clone());
+            dedup_kind(
+                recs,
+                ing,
+                |e: &Event| e.person_id.as_str(),
+                &splitters,
+                &mut ev_out,
+                &ev_names,
+                |e| {
+                    facts.identities.add(e);
+                    if let Some(emp) = &e.employer_id {
+                        if !facts.referenced.contains(emp) {
+                            facts.referenced.insert(emp.clone());
+                        }
                     }
-                }
-            })?;
+                },
+            )?;
         }
         for i in 0..n {
             let path = self.file(&format!("dedup-payments-{i}"));
             let recs = read_all::<Payment>(&path)?;
             let _ = std::fs::remove_file(&path);
-            dedup_kind(recs, ing, |p: &Payment| p.person_id.as_str(), &splitters, &mut py_out, &py_names, |p| {
-                facts.payments_accepted += 1;
-                facts.payments_accepted_net += p.employer_amount + p.individual_amount;
-                if let Some(emp) = &p.employer_id {
-                    if !facts.referenced.contains(emp) {
-                        facts.referenced.insert(emp.clone());
+            dedup_kind(
+                recs,
+                ing,
+                |p: &Payment| p.person_id.as_str(),
+                &splitters,
+                &mut py_out,
+                &py_names,
+                |p| {
+                    facts.payments_accepted += 1;
+                    facts.payments_accepted_net += p.employer_amount + p.individual_amount;
+                    if let Some(emp) = &p.employer_id {
+                        if !facts.referenced.contains(emp) {
+                            facts.referenced.insert(emp.clone());
+                        }
                     }
-                }
-            })?;
+                },
+            )?;
         }
-        for (w, p) in ev_out.iter_mut().chain(py_out.iter_mut()).zip(ev_names.iter().chain(py_names.iter())) {
+        for (w, p) in ev_out
+            .iter_mut()
+            .chain(py_out.iter_mut())
+            .zip(ev_names.iter().chain(py_names.iter()))
+        {
             w.flush().map_err(write_err(p.clone()))?;
         }
-        Ok((PersonParts { dir: self.dir, n: parts }, facts))
+        Ok((
+            PersonParts {
+                dir: self.dir,
+                n: parts,
+            },
+            facts,
+        ))
     }
 }
 
@@ -317,7 +389,7 @@ mod tests {
     #[test]
     fn partition_count_follows_the_budget() {
         assert_eq!(partitions_for(100, 1 << 30), None);
-        assert_eq!(partitions_for(1 << 30, 1 << 30), Some(8));
-        assert_eq!(partitions_for(300, 1000), Some(3));
+        assert_eq!(partitions_for(1 << 30, 1 << 30), Some(13));
+        assert_eq!(partitions_for(300, 1000), Some(4));
     }
 }
