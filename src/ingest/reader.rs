@@ -315,7 +315,13 @@ impl Batch {
     /// UTF-8 (a `decode_error`).
     pub fn fields(&self, i: usize) -> Option<Vec<&str>> {
         let m = &self.records[i];
-        std::str::from_utf8(self.raw(i)).ok()?;
+        let raw = self.raw(i);
+        // Without quotes the fields *are* the raw text between delimiters,
+        // so checking them checks it; with quotes, check the raw text too
+        // (a quote could split a multi-byte sequence).
+        if memchr::memchr(b'"', raw).is_some() {
+            std::str::from_utf8(raw).ok()?;
+        }
         let mut out = Vec::with_capacity(m.nfields);
         let base = m.data_start;
         let mut prev = 0usize;
@@ -332,11 +338,25 @@ impl Batch {
 /// `\n`, `\r\n` and a lone `\r` each end one physical line. `pending_cr`
 /// carries a final CR whose LF may come in the next call.
 fn count_line_ends(lines: &mut u64, pending_cr: &mut bool, bytes: &[u8]) {
-    for &c in bytes {
+    // Only CR and LF matter, and the byte right after a CR: jump between
+    // them with memchr instead of looking at every byte.
+    let mut next = 0usize;
+    for p in memchr::memchr2_iter(b'\n', b'\r', bytes) {
+        if *pending_cr && p > next {
+            // The byte after the CR was an ordinary one: it ended the line.
+            *lines += 1;
+            *pending_cr = false;
+        }
+        let c = bytes[p];
         if c == b'\n' || *pending_cr {
             *lines += 1;
         }
         *pending_cr = c == b'\r';
+        next = p + 1;
+    }
+    if *pending_cr && bytes.len() > next {
+        *lines += 1;
+        *pending_cr = false;
     }
 }
 
@@ -513,6 +533,32 @@ impl<R: Read> RecordReader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_end_counting_matches_the_byte_rule() {
+        fn naive(bytes: &[u8]) -> (u64, bool) {
+            let (mut n, mut cr) = (0u64, false);
+            for &c in bytes {
+                if c == b'\n' || cr {
+                    n += 1;
+                }
+                cr = c == b'\r';
+            }
+            (n, cr)
+        }
+        for s in ["", "a", "\n", "\r", "\r\n", "\r\r", "a\rb", "a\r\nb\n", "\r\n\r", "x\r\r\ny\rz\n\n"] {
+            let (mut n, mut cr) = (0u64, false);
+            count_line_ends(&mut n, &mut cr, s.as_bytes());
+            assert_eq!((n, cr), naive(s.as_bytes()), "{s:?}");
+            // Split in two calls at every point.
+            for k in 0..=s.len() {
+                let (mut n, mut cr) = (0u64, false);
+                count_line_ends(&mut n, &mut cr, &s.as_bytes()[..k]);
+                count_line_ends(&mut n, &mut cr, &s.as_bytes()[k..]);
+                assert_eq!((n, cr), naive(s.as_bytes()), "{s:?} split at {k}");
+            }
+        }
+    }
 
     fn read_all(bytes: &[u8], enc: Encoding) -> Vec<(u64, String, Option<Vec<String>>)> {
         let mut r = RecordReader::new(bytes, enc, b',');
