@@ -342,6 +342,17 @@ fn reconcile_into(
     progress.start_persons(persons.len() as u64);
     let mut write_all = |outs: &[reconcile::PersonOutput]| -> Result<()> {
         for o in outs {
+            // Invariant checked on every run: one ledger row per person,
+            // insurance and month, in order.
+            if o.ledger
+                .windows(2)
+                .any(|p| (p[0].insurance, p[0].period) >= (p[1].insurance, p[1].period))
+            {
+                return Err(Error::Invariant(format!(
+                    "ledger rows of one person are not one per insurance and month ({} rows)",
+                    o.ledger.len()
+                )));
+            }
             w.write_person(o)?;
             totals.add(&o.totals);
             if !o.persons.is_empty() {
