@@ -546,7 +546,18 @@ mod tests {
             }
             (n, cr)
         }
-        for s in ["", "a", "\n", "\r", "\r\n", "\r\r", "a\rb", "a\r\nb\n", "\r\n\r", "x\r\r\ny\rz\n\n"] {
+        for s in [
+            "",
+            "a",
+            "\n",
+            "\r",
+            "\r\n",
+            "\r\r",
+            "a\rb",
+            "a\r\nb\n",
+            "\r\n\r",
+            "x\r\r\ny\rz\n\n",
+        ] {
             let (mut n, mut cr) = (0u64, false);
             count_line_ends(&mut n, &mut cr, s.as_bytes());
             assert_eq!((n, cr), naive(s.as_bytes()), "{s:?}");
