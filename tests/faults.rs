@@ -359,10 +359,11 @@ fn input_deleted_between_discovery_and_reading() {
     assert_eq!(w.leftovers(), Vec::<String>::new());
 }
 
-/// A `payments_*.csv` that is a dangling symlink (its target vanished) is
-/// silently skipped by discovery (`Path::is_file` follows the link), so the
-/// run succeeds without that volume of payments and reports the months it
-/// held as arrears. SPEC §1: unreadable input is a failed run.
+/// A `payments_*.csv` that is a dangling symlink (its target vanished)
+/// fails the run (SPEC §1: unreadable input). Regression: discovery used to
+/// skip it silently (`Path::is_file` follows the link), so the run succeeded
+/// without that volume and reported its months as arrears (fixed in
+/// b736e09).
 #[cfg(unix)]
 #[test]
 fn dangling_symlink_input_fails_naming_it() {
@@ -374,12 +375,13 @@ fn dangling_symlink_input_fails_naming_it() {
     )
     .unwrap();
     let o = w.run(&[]);
-    assert_ne!(
+    assert_eq!(
         o.status.code(),
-        Some(0),
+        Some(6),
         "a vanished input must fail the run"
     );
     let line = one_line(&o);
+    assert!(line.contains("No such file"), "{line}");
     assert!(line.contains("payments_x.csv"), "{line}");
     assert_same(&published(&w.out()), &before, "after the failed run");
 }
@@ -457,7 +459,9 @@ fn disk_full_while_writing_keeps_previous_outputs() {
 
 /// The diagnostics themselves cannot be written (the limit is smaller than
 /// `failed/summary.json`): the run still fails with the first error, and
-/// the half-written diagnostics folder must not stay in OUT_DIR.
+/// the half-written diagnostics folder does not stay in OUT_DIR.
+/// Regression: `publish_failed` left `OUT_DIR/.failed.staging-PID` behind
+/// (fixed in b736e09).
 #[cfg(unix)]
 #[test]
 fn disk_full_for_the_diagnostics_leaves_no_partial_folder() {
@@ -510,9 +514,10 @@ fn leftovers_of_a_run_killed_between_the_renames_are_recovered() {
 }
 
 /// The same leftovers, but the next run fails (bad input): SPEC §1 says a
-/// failed run leaves the previous outputs in place — here they stay hidden
-/// in `.out.old-PID` while OUT_DIR holds only `failed/`, and the next
-/// successful run deletes them.
+/// failed run leaves the previous outputs in place, so it puts them back
+/// first. Regression: they stayed hidden in `.out.old-PID` while OUT_DIR
+/// held only `failed/`, and the next successful run deleted them
+/// (`clean_leftovers` ran only in `Staging::begin`; fixed in b736e09).
 #[test]
 fn failed_run_after_a_kill_between_the_renames_restores_previous_outputs() {
     let w = Work::new();
@@ -572,15 +577,24 @@ fn exit_2_usage_writes_nothing() {
 }
 
 /// Options clap itself rejects (a non-number for `--threads`, an unknown
-/// flag) exit 2 but print clap's three-line message (`error: …`, a blank
-/// line, a hint), not the one `contrib-recon: …` line of SPEC §1.
+/// flag) exit 2 with the one `contrib-recon: …` line of SPEC §1.
+/// Regression: clap printed its own three-line message (`error: …`, a
+/// blank line, a hint) (fixed in b736e09).
 #[test]
 fn exit_2_clap_errors_are_one_line_too() {
     let w = Work::new();
-    for args in [&["--threads", "x"][..], &["--no-such-flag"][..]] {
+    for (args, word) in [
+        (&["--threads", "x"][..], "--threads"),
+        (&["--no-such-flag"][..], "--no-such-flag"),
+    ] {
         let o = w.run(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
-        one_line(&o);
+        let line = one_line(&o);
+        assert!(
+            line.starts_with("contrib-recon: usage: ") && line.contains(word),
+            "{line}"
+        );
+        assert!(!w.out().exists());
     }
 }
 

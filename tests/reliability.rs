@@ -564,7 +564,7 @@ mod crash_safety {
 
     /// Payment rows of the big input (fewer in debug builds, where the
     /// same work takes ten times longer).
-    const PERSONS: usize = if cfg!(debug_assertions) { 2_000 } else { 8_000 };
+    const PERSONS: usize = if cfg!(debug_assertions) { 3_000 } else { 16_000 };
     const MONTHS: u32 = 24;
 
     fn write_big_input(dir: &Path) {
@@ -828,8 +828,8 @@ mod crash_safety {
     /// A run that spills (`--memory-limit` below the input) keeps its spill
     /// files — a copy of every valid event and payment, personal data — in
     /// `.contrib-recon-spill-XXXXXX` under `--temp-dir` (default: OUT_DIR's
-    /// parent). A SIGKILL leaves that folder behind, and no later run
-    /// removes it (its name is random and nothing looks for it).
+    /// parent). A SIGKILL leaves that folder behind; the next run removes
+    /// it. Regression: nothing ever removed it (fixed in b736e09).
     #[test]
     fn sigkill_while_spilling_leaves_no_spill_folder_behind() {
         let tmp = tempfile::tempdir().unwrap();
@@ -861,9 +861,9 @@ mod crash_safety {
         );
     }
 
-    /// `src/spill` documents its folder as private (0700), but it is
-    /// created with the default mode (0755 under umask 022): the copy of
-    /// every event and payment (ids, amounts) is readable by every user.
+    /// The spill folder is private (0700): it holds a copy of every event
+    /// and payment (ids, amounts). Regression: it was created with the
+    /// default mode (0755 under umask 022) (fixed in b736e09).
     #[cfg(unix)]
     #[test]
     fn spill_folder_is_private() {
