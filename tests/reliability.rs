@@ -564,7 +564,11 @@ mod crash_safety {
 
     /// Payment rows of the big input (fewer in debug builds, where the
     /// same work takes ten times longer).
-    const PERSONS: usize = if cfg!(debug_assertions) { 3_000 } else { 16_000 };
+    const PERSONS: usize = if cfg!(debug_assertions) {
+        3_000
+    } else {
+        16_000
+    };
     const MONTHS: u32 = 24;
 
     fn write_big_input(dir: &Path) {
