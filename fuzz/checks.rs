@@ -302,7 +302,11 @@ pub fn check_reader(data: &[u8]) {
     }
     if enc == Encoding::Utf8 && !content.contains(&b'"') && !content.contains(&b'\r') {
         // Without quotes and CRs, records are exactly the non-empty lines.
-        let body = content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content);
+        // Leading BOMs are not data.
+        let mut body = content;
+        while let Some(rest) = body.strip_prefix(b"\xEF\xBB\xBF") {
+            body = rest;
+        }
         let expect: Vec<(u64, &[u8])> = body
             .split(|&b| b == b'\n')
             .enumerate()

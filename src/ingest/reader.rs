@@ -446,10 +446,9 @@ impl<R: Read> RecordReader<R> {
                 b.ends.resize(n, 0);
             }
             // Empty input means end of file to csv_core: fetch more first.
-            // Its first call also strips a UTF-8 BOM (a second one, after
-            // the BOM `Source` drops, or a decoded GB18030 one) only when
-            // all three bytes are there: give it three bytes, so that the
-            // records do not depend on how the file's bytes arrive.
+            // Before the first record, look at three bytes (leading BOMs
+            // are skipped below), so that the records do not depend on how
+            // the file's bytes arrive.
             let need = if self.csv_started || self.src_done {
                 1
             } else {
@@ -467,6 +466,15 @@ impl<R: Read> RecordReader<R> {
                         self.eof_sent = true;
                     }
                 }
+                continue;
+            }
+            if !self.csv_started && self.text[self.pos..].starts_with(b"\xEF\xBB\xBF") {
+                // More BOMs after the one `Source` drops (or a decoded
+                // GB18030 BOM) are not data either. Skip them here, where
+                // the raw text and line numbers are kept: csv_core would
+                // skip the first of them inside its own bookkeeping.
+                self.pos += 3;
+                rec_start = self.pos;
                 continue;
             }
             self.csv_started = true;
@@ -660,6 +668,24 @@ mod tests {
         // Short files still end.
         assert_eq!(read_all(b"a", Encoding::Utf8).len(), 1);
         assert_eq!(read_all(b"\xEF\xBB", Encoding::Utf8).len(), 1);
+    }
+
+    #[test]
+    fn leading_boms_are_not_data() {
+        // A second BOM followed by an empty line: csv_core used to skip the
+        // BOM itself, and the next record started "on line 1" with the BOM
+        // and the line end in its raw text.
+        let recs = read_all(b"\xEF\xBB\xBF\xEF\xBB\xBF\nh,x\na,b\n", Encoding::Utf8);
+        let got: Vec<(u64, &str)> = recs.iter().map(|r| (r.0, r.1.as_str())).collect();
+        assert_eq!(got, [(2, "h,x"), (3, "a,b")]);
+        // Three BOMs, then the header on line 1.
+        let recs = read_all(b"\xEF\xBB\xBF\xEF\xBB\xBF\xEF\xBB\xBFh\n", Encoding::Utf8);
+        assert_eq!((recs[0].0, recs[0].1.as_str()), (1, "h"));
+        // Only BOMs: no record.
+        assert!(read_all(b"\xEF\xBB\xBF\xEF\xBB\xBF", Encoding::Utf8).is_empty());
+        // A decoded GB18030 BOM (84 31 95 33) is skipped the same way.
+        let recs = read_all(b"\x84\x31\x95\x33h,x\n", Encoding::Gb18030);
+        assert_eq!((recs[0].0, recs[0].1.as_str()), (1, "h,x"));
     }
 
     #[test]
