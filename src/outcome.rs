@@ -209,17 +209,19 @@ impl Finding {
     /// SPEC §6/§7 order: person_id, insurance, from_period, kind,
     /// employer_id, then to_period, months, amount, detail. Empty first.
     pub fn sort_key_cmp(&self, o: &Finding) -> std::cmp::Ordering {
-        let s = |x: &Option<String>| x.as_deref().unwrap_or("").to_owned();
+        fn s(x: &Option<String>) -> &str {
+            x.as_deref().unwrap_or("")
+        }
         s(&self.person_id)
-            .cmp(&s(&o.person_id))
-            .then(self.insurance.cmp(&o.insurance))
-            .then(self.from.cmp(&o.from))
-            .then(self.kind.name().cmp(o.kind.name()))
-            .then(s(&self.employer_id).cmp(&s(&o.employer_id)))
-            .then(self.to.cmp(&o.to))
-            .then(self.months.cmp(&o.months))
-            .then(self.amount.cmp(&o.amount))
-            .then(self.detail.cmp(&o.detail))
+            .cmp(s(&o.person_id))
+            .then_with(|| self.insurance.cmp(&o.insurance))
+            .then_with(|| self.from.cmp(&o.from))
+            .then_with(|| self.kind.name().cmp(o.kind.name()))
+            .then_with(|| s(&self.employer_id).cmp(s(&o.employer_id)))
+            .then_with(|| self.to.cmp(&o.to))
+            .then_with(|| self.months.cmp(&o.months))
+            .then_with(|| self.amount.cmp(&o.amount))
+            .then_with(|| self.detail.cmp(&o.detail))
     }
 }
 
