@@ -16,7 +16,7 @@ use crate::output::{self, publish};
 use crate::parse::credit_code_valid;
 use crate::progress::Progress;
 use crate::rates::{self, RateTable};
-use crate::reconcile::{self, identity::IdentityIndex, Context};
+use crate::reconcile::{self, Context};
 use crate::spill;
 use rayon::prelude::*;
 use std::collections::BTreeSet;
@@ -142,23 +142,9 @@ fn run_inner(
         None => {
             let mut sink = ingest::MemorySink::default();
             ingest::ingest(cfg, &files, progress, &mut st.ing, &mut sink)?;
-            let mut facts = spill::Facts {
-                identities: IdentityIndex::build(&sink.events),
-                ..Default::default()
-            };
-            let employer_ids = sink.events.iter().map(|e| &e.employer_id);
-            for id in employer_ids
-                .chain(sink.payments.iter().map(|p| &p.employer_id))
-                .flatten()
-            {
-                if !facts.referenced.contains(id) {
-                    facts.referenced.insert(id.clone());
-                }
-            }
-            for p in &sink.payments {
-                facts.payments_accepted += 1;
-                facts.payments_accepted_net += p.employer_amount + p.individual_amount;
-            }
+            let mut facts = spill::Facts::default();
+            sink.events.iter().for_each(|e| facts.add_event(e));
+            sink.payments.iter().for_each(|p| facts.add_payment(p));
             (Rows::Memory(sink), facts)
         }
         Some(n) => {

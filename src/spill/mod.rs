@@ -219,6 +219,29 @@ pub struct Facts {
     pub payments_accepted_net: rust_decimal::Decimal,
 }
 
+impl Facts {
+    /// Accounts for one accepted event (ID number, employer reference).
+    pub fn add_event(&mut self, e: &Event) {
+        self.identities.add(e);
+        self.reference(e.employer_id.as_ref());
+    }
+
+    /// Accounts for one accepted payment (count, net, employer reference).
+    pub fn add_payment(&mut self, p: &Payment) {
+        self.payments_accepted += 1;
+        self.payments_accepted_net += p.employer_amount + p.individual_amount;
+        self.reference(p.employer_id.as_ref());
+    }
+
+    fn reference(&mut self, employer: Option<&String>) {
+        if let Some(id) = employer {
+            if !self.referenced.contains(id) {
+                self.referenced.insert(id.clone());
+            }
+        }
+    }
+}
+
 /// Phase 3 input: person partitions in person_id order.
 pub struct PersonParts {
     dir: tempfile::TempDir,
@@ -333,14 +356,7 @@ impl SpillSink {
                 &splitters,
                 &mut ev_out,
                 &ev_names,
-                |e| {
-                    facts.identities.add(e);
-                    if let Some(emp) = &e.employer_id {
-                        if !facts.referenced.contains(emp) {
-                            facts.referenced.insert(emp.clone());
-                        }
-                    }
-                },
+                |e| facts.add_event(e),
             )?;
         }
         for i in 0..n {
@@ -354,15 +370,7 @@ impl SpillSink {
                 &splitters,
                 &mut py_out,
                 &py_names,
-                |p| {
-                    facts.payments_accepted += 1;
-                    facts.payments_accepted_net += p.employer_amount + p.individual_amount;
-                    if let Some(emp) = &p.employer_id {
-                        if !facts.referenced.contains(emp) {
-                            facts.referenced.insert(emp.clone());
-                        }
-                    }
-                },
+                |p| facts.add_payment(p),
             )?;
         }
         for (w, p) in ev_out
