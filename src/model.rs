@@ -8,6 +8,10 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::fmt;
 
+/// An identifier (person, employer). Ids are short, so they are stored
+/// inline (up to 24 bytes) instead of one heap allocation per row.
+pub type Id = compact_str::CompactString;
+
 /// A calendar month as an index: `year * 12 + (month - 1)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Period(pub u32);
@@ -157,10 +161,10 @@ impl Employer {
 pub struct Event {
     /// Position in file order (kind-wide), the tie-breaker of the SPEC.
     pub seq: u64,
-    pub person_id: String,
+    pub person_id: Id,
     pub id_number: Option<String>,
     /// `None`: individual (flexible-employment) enrolment.
-    pub employer_id: Option<String>,
+    pub employer_id: Option<Id>,
     pub insurance: Insurance,
     pub action: Action,
     pub period: Period,
@@ -171,9 +175,9 @@ pub struct Event {
 /// One accepted payment row, amounts already signed (refunds negative).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Payment {
-    pub person_id: String,
+    pub person_id: Id,
     /// `None`: paid by the person as an individual.
-    pub employer_id: Option<String>,
+    pub employer_id: Option<Id>,
     pub insurance: Insurance,
     pub period: Period,
     pub employer_amount: Decimal,

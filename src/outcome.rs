@@ -62,7 +62,7 @@ impl Status {
 pub struct LedgerRow {
     pub insurance: Insurance,
     pub period: Period,
-    pub employer_id: Option<String>,
+    pub employer_id: Option<crate::model::Id>,
     pub status: Status,
     pub base: Option<Decimal>,
     pub due_employer: Option<Decimal>,

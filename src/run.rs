@@ -140,7 +140,7 @@ fn run_inner(
     // Ingest into memory, or spill; then the facts every person needs.
     let (rows, facts) = match partitions {
         None => {
-            let mut sink = ingest::MemorySink::default();
+            let mut sink = ingest::MemorySink::sized_for(&files);
             ingest::ingest(cfg, &files, progress, &mut st.ing, &mut sink)?;
             let mut facts = spill::Facts::default();
             sink.events.iter().for_each(|e| facts.add_event(e));

@@ -269,3 +269,27 @@ pub(super) fn actions(h: &History) -> Vec<Action> {
     }
     out
 }
+
+/// Findings of `kind`, grouped by (employer, from, to) with their
+/// insurances and summed amounts, in first-seen order.
+fn grouped<'a>(
+    findings: &'a [Finding],
+    kind: &str,
+) -> Vec<(&'a Finding, Vec<String>, Option<Decimal>)> {
+    let mut out: Vec<(&Finding, Vec<String>, Option<Decimal>)> = Vec::new();
+    for f in findings.iter().filter(|f| f.kind == kind) {
+        match out
+            .iter_mut()
+            .find(|(g, _, _)| g.employer_id == f.employer_id && g.from == f.from && g.to == f.to)
+        {
+            Some((_, ins, amt)) => {
+                if !ins.contains(&f.insurance) {
+                    ins.push(f.insurance.clone());
+                }
+                *amt = add_opt(*amt, f.amount);
+            }
+            None => out.push((f, vec![f.insurance.clone()], f.amount)),
+        }
+    }
+    out
+}

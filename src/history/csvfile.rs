@@ -330,5 +330,17 @@ fn input(path: &Path, line: u64, problem: String) -> Error {
     }
 }
 
-// ---------------------------------------------------------------------------
-// Building the history.
+/// 1-based line number of byte `offset` in `path`, for error messages only
+/// (reads the file up to there: the error path may be slow).
+pub(super) fn line_of(path: &Path, offset: u64) -> u64 {
+    let Ok(f) = File::open(path) else { return 0 };
+    let mut r = std::io::BufReader::new(f).take(offset);
+    let mut buf = [0u8; 1 << 16];
+    let mut lines = 1u64;
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) | Err(_) => return lines,
+            Ok(n) => lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64,
+        }
+    }
+}

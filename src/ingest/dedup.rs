@@ -14,6 +14,15 @@ use super::Reason;
 use chrono::NaiveDate;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
+/// A row id as its XXH3-128 digest.
+pub type IdKey = u128;
+
+/// The key of a row id; `None` for an empty id. Computed while rows are
+/// validated in parallel, so the in-order merge only looks it up.
+pub fn id_key(id: &str) -> Option<IdKey> {
+    (!id.is_empty()).then(|| xxhash_rust::xxh3::xxh3_128(id.as_bytes()))
+}
+
 /// The dedup state of one kind (events or payments or rates). Ids are
 /// kept as their XXH3-128 digest: no allocation per row, and two distinct
 /// ids collide with probability 2^-128.
@@ -24,11 +33,19 @@ pub struct Deduper {
 }
 
 impl Deduper {
+    /// A deduper with room for `rows` ids without rehashing.
+    pub fn with_capacity(rows: usize) -> Deduper {
+        Deduper {
+            by_id: HashMap::with_capacity_and_hasher(rows, Default::default()),
+            no_id: HashSet::default(),
+        }
+    }
+
     /// Decides one accepted-so-far row: `None` keeps it, `Some(reason)`
     /// rejects it. A kept row becomes the standing row of its id.
-    pub fn check(&mut self, id: Option<&str>, fp: Fingerprint) -> Option<Reason> {
+    pub fn check(&mut self, id: Option<IdKey>, fp: Fingerprint) -> Option<Reason> {
         match id {
-            Some(id) => match self.by_id.entry(xxhash_rust::xxh3::xxh3_128(id.as_bytes())) {
+            Some(id) => match self.by_id.entry(id) {
                 std::collections::hash_map::Entry::Occupied(e) if *e.get() == fp => {
                     Some(Reason::DuplicateRow)
                 }
@@ -100,10 +117,10 @@ mod tests {
     #[test]
     fn ids_compare_with_the_standing_row_only() {
         let mut d = Deduper::default();
-        assert_eq!(d.check(Some("A"), 1), None);
-        assert_eq!(d.check(Some("A"), 1), Some(Reason::DuplicateRow));
-        assert_eq!(d.check(Some("A"), 2), Some(Reason::ConflictingDuplicate));
-        assert_eq!(d.check(Some("B"), 2), None);
+        assert_eq!(d.check(id_key("A"), 1), None);
+        assert_eq!(d.check(id_key("A"), 1), Some(Reason::DuplicateRow));
+        assert_eq!(d.check(id_key("A"), 2), Some(Reason::ConflictingDuplicate));
+        assert_eq!(d.check(id_key("B"), 2), None);
         assert_eq!(d.check(None, 1), None);
         assert_eq!(d.check(None, 1), Some(Reason::DuplicateRow));
         assert_eq!(d.check(None, 3), None);

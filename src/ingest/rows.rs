@@ -8,8 +8,8 @@
 //! `202301` and `2023-01` are the same content for duplicate detection.
 
 use super::header::{employers as ec, events as vc, payments as pc, rates as rc, ColumnMap};
-use super::Reason;
-use crate::model::{Action, Employer, Event, PayKind, Payment, Period, RateRow};
+use super::{dedup, Reason};
+use crate::model::{Action, Employer, Event, Id, PayKind, Payment, Period, RateRow};
 use crate::parse::{
     parse_action, parse_date, parse_insurance, parse_kind, parse_money, parse_period, parse_status,
     parse_yes_no,
@@ -71,6 +71,10 @@ impl Fp {
 
 fn opt(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_string())
+}
+
+fn opt_id(s: &str) -> Option<Id> {
+    (!s.is_empty()).then(|| Id::from(s))
 }
 
 fn money_or(s: &str) -> Result<Decimal, Reason> {
@@ -142,7 +146,8 @@ pub fn parse_employer(f: &[&str], m: &ColumnMap) -> Result<EmployerRow, Reason> 
 #[derive(Debug, Clone)]
 pub struct EventRow {
     pub event: Event,
-    pub id: Option<String>,
+    /// Digest of the row id (`None` when empty), see [`dedup::id_key`].
+    pub id: Option<dedup::IdKey>,
     pub fp: Fingerprint,
 }
 
@@ -189,16 +194,16 @@ pub fn parse_event(f: &[&str], m: &ColumnMap) -> Result<EventRow, Reason> {
     Ok(EventRow {
         event: Event {
             seq: 0,
-            person_id: person.to_string(),
+            person_id: Id::from(person),
             id_number: opt(id_number),
-            employer_id: opt(employer),
+            employer_id: opt_id(employer),
             insurance,
             action,
             period,
             base,
             reason: opt(reason),
         },
-        id: opt(m.get(f, vc::ID)),
+        id: dedup::id_key(m.get(f, vc::ID)),
         fp: fp.finish(),
     })
 }
@@ -207,7 +212,8 @@ pub fn parse_event(f: &[&str], m: &ColumnMap) -> Result<EventRow, Reason> {
 #[derive(Debug, Clone)]
 pub struct PaymentRow {
     pub payment: Payment,
-    pub id: Option<String>,
+    /// Digest of the row id (`None` when empty), see [`dedup::id_key`].
+    pub id: Option<dedup::IdKey>,
     pub fp: Fingerprint,
 }
 
@@ -247,14 +253,14 @@ pub fn parse_payment(f: &[&str], m: &ColumnMap) -> Result<PaymentRow, Reason> {
     }
     Ok(PaymentRow {
         payment: Payment {
-            person_id: person.to_string(),
-            employer_id: opt(employer),
+            person_id: Id::from(person),
+            employer_id: opt_id(employer),
             insurance,
             period,
             employer_amount,
             individual_amount,
         },
-        id: opt(m.get(f, pc::ID)),
+        id: dedup::id_key(m.get(f, pc::ID)),
         fp: fp.finish(),
     })
 }

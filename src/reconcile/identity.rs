@@ -31,8 +31,8 @@ impl IdentityIndex {
         if let Some(n) = &e.id_number {
             let norm = normalize_id_number(n).normalized;
             let set = self.persons_by_number.entry(norm).or_default();
-            if !set.contains(&e.person_id) {
-                set.insert(e.person_id.clone());
+            if !set.contains(e.person_id.as_str()) {
+                set.insert(e.person_id.to_string());
             }
         }
     }

@@ -15,6 +15,7 @@ use crate::model::{Employer, Event, Insurance, Payment, Period};
 use crate::outcome::{Finding, LedgerRow, MakeupCase, PersonRow, Totals};
 use crate::rates::RateTable;
 use chrono::NaiveDate;
+use rayon::prelude::*;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
@@ -121,26 +122,42 @@ pub fn reconcile_person(ctx: &Context<'_>, rows: &PersonRows<'_>) -> PersonOutpu
     out
 }
 
-/// Groups events and payments by person, in person_id (byte) order.
+/// Groups events and payments by person, in person_id (byte) order,
+/// each person's rows in file order.
+///
+/// A stable sort of row indexes rather than a map of people: exports
+/// usually come grouped by person or by employer, and the sort finds
+/// those runs in linear time, where a map pays a lookup per row.
 pub fn group_by_person<'a>(events: &'a [Event], payments: &'a [Payment]) -> Vec<PersonRows<'a>> {
-    let mut map: BTreeMap<&'a str, PersonRows<'a>> = BTreeMap::new();
-    for e in events {
-        map.entry(&e.person_id)
-            .or_insert_with(|| PersonRows {
-                person_id: &e.person_id,
-                ..Default::default()
-            })
-            .events
-            .push(e);
+    fn order<T: Sync>(rows: &[T], key: impl Fn(&T) -> &str + Sync) -> Vec<usize> {
+        let mut idx: Vec<usize> = (0..rows.len()).collect();
+        idx.par_sort_by(|&a, &b| key(&rows[a]).cmp(key(&rows[b])));
+        idx
     }
-    for p in payments {
-        map.entry(&p.person_id)
-            .or_insert_with(|| PersonRows {
-                person_id: &p.person_id,
-                ..Default::default()
-            })
-            .payments
-            .push(p);
+    let ev = order(events, |e| &e.person_id);
+    let py = order(payments, |p| &p.person_id);
+    let (mut i, mut j) = (0, 0);
+    let mut out: Vec<PersonRows<'a>> = Vec::new();
+    while i < ev.len() || j < py.len() {
+        let person: &'a str = match (ev.get(i), py.get(j)) {
+            (Some(&e), Some(&p)) => events[e].person_id.as_str().min(&payments[p].person_id),
+            (Some(&e), None) => &events[e].person_id,
+            (None, Some(&p)) => &payments[p].person_id,
+            (None, None) => break,
+        };
+        let mut rows = PersonRows {
+            person_id: person,
+            ..Default::default()
+        };
+        while let Some(&e) = ev.get(i).filter(|&&e| events[e].person_id == person) {
+            rows.events.push(&events[e]);
+            i += 1;
+        }
+        while let Some(&p) = py.get(j).filter(|&&p| payments[p].person_id == person) {
+            rows.payments.push(&payments[p]);
+            j += 1;
+        }
+        out.push(rows);
     }
-    map.into_values().collect()
+    out
 }

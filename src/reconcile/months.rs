@@ -4,7 +4,7 @@
 use super::runs::Runs;
 use super::spells::{self, Coverage, Spell};
 use super::Context;
-use crate::model::{Event, Insurance, Payment, Period};
+use crate::model::{Event, Id, Insurance, Payment, Period};
 use crate::outcome::{Finding, FindingKind, LedgerRow, MakeupCase, PersonRow, Status, Totals};
 use rust_decimal::{Decimal, RoundingStrategy};
 use std::collections::BTreeMap;
@@ -15,7 +15,7 @@ struct MonthPay {
     employer: Decimal,
     individual: Decimal,
     /// Distinct payers (`None`: an individual).
-    payers: Vec<Option<String>>,
+    payers: Vec<Option<Id>>,
 }
 
 /// What one person-insurance contributes to the outputs.
@@ -67,7 +67,7 @@ pub fn reconcile(
         out.findings.push(Finding {
             kind: ef.kind,
             person_id: Some(person.to_string()),
-            employer_id: ef.employer,
+            employer_id: ef.employer.map(String::from),
             insurance: Some(insurance),
             from: Some(ef.period),
             to: Some(ef.period),
@@ -91,7 +91,7 @@ pub fn reconcile(
             out.findings.push(Finding {
                 kind: FindingKind::StrandedEnrolment,
                 person_id: Some(person.to_string()),
-                employer_id: s.employer.clone(),
+                employer_id: s.employer.as_deref().map(String::from),
                 insurance: Some(insurance),
                 from: Some(from),
                 to: Some(to),

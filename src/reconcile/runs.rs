@@ -1,7 +1,7 @@
 //! Runs: consecutive calendar months with the same finding kind and
 //! employer become one finding (SPEC §4, §7).
 
-use crate::model::{Insurance, Period};
+use crate::model::{Id, Insurance, Period};
 use crate::outcome::{Finding, FindingKind};
 use rust_decimal::Decimal;
 use std::collections::BTreeSet;
@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 #[derive(Debug, Clone)]
 struct Run {
     kind: FindingKind,
-    employer: Option<String>,
+    employer: Option<Id>,
     from: Period,
     to: Period,
     months: u32,
@@ -73,7 +73,7 @@ impl Runs {
         }
         self.open.push(Run {
             kind,
-            employer: employer.map(str::to_string),
+            employer: employer.map(Id::from),
             from: m,
             to: m,
             months: 1,
@@ -93,7 +93,7 @@ impl Runs {
         self.done.push(Finding {
             kind: r.kind,
             person_id: Some(self.person.clone()),
-            employer_id: r.employer,
+            employer_id: r.employer.map(String::from),
             insurance: Some(self.insurance),
             from: Some(r.from),
             to: Some(r.to),

@@ -7,7 +7,7 @@
 //! sequences give event findings and are otherwise ignored. Closure
 //! truncation (closed employers) happens in [`Spell::coverage`].
 
-use crate::model::{Action, Event, Period};
+use crate::model::{Action, Event, Id, Period};
 use crate::outcome::FindingKind;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -16,7 +16,7 @@ use rust_decimal::Decimal;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Spell {
     /// `None`: an individual (flexible-employment) spell.
-    pub employer: Option<String>,
+    pub employer: Option<Id>,
     pub start: Period,
     /// First month not covered (`None`: open, runs to the horizon).
     pub end: Option<Period>,
@@ -80,7 +80,7 @@ impl Coverage {
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventFinding {
     pub kind: FindingKind,
-    pub employer: Option<String>,
+    pub employer: Option<Id>,
     pub period: Period,
     pub reason: Option<String>,
 }
@@ -91,7 +91,7 @@ pub fn build(events: &[&Event]) -> (Vec<Spell>, Vec<EventFinding>) {
     order.sort_by_key(|e| (e.period, e.action, e.seq));
     let mut spells: Vec<Spell> = Vec::new();
     // Index into `spells` of the open spell per employer key.
-    let mut open: Vec<(Option<String>, usize)> = Vec::new();
+    let mut open: Vec<(Option<Id>, usize)> = Vec::new();
     let mut findings = Vec::new();
     let finding = |kind, e: &Event| EventFinding {
         kind,

@@ -14,7 +14,7 @@ pub struct Spilled<T> {
     pub stat: u32,
     pub line: u64,
     pub fp: u128,
-    pub id: Option<String>,
+    pub id: Option<u128>,
     pub raw: Vec<u8>,
     pub row: T,
 }
@@ -113,9 +113,9 @@ impl Codec for Event {
         };
         Ok(Event {
             seq,
-            person_id,
+            person_id: person_id.into(),
             id_number,
-            employer_id,
+            employer_id: employer_id.map(Into::into),
             insurance: insurance(ins)?,
             action,
             period: Period(u32::from_le_bytes(get::<4>(r)?)),
@@ -140,8 +140,8 @@ impl Codec for Payment {
         let ins = insurance(get::<1>(r)?[0])?;
         let period = Period(u32::from_le_bytes(get::<4>(r)?));
         Ok(Payment {
-            person_id,
-            employer_id,
+            person_id: person_id.into(),
+            employer_id: employer_id.map(Into::into),
             insurance: ins,
             period,
             employer_amount: Decimal::deserialize(get::<16>(r)?),
@@ -156,7 +156,13 @@ impl<T: Codec> Spilled<T> {
         w.write_all(&self.stat.to_le_bytes())?;
         w.write_all(&self.line.to_le_bytes())?;
         w.write_all(&self.fp.to_le_bytes())?;
-        put_opt(w, self.id.as_deref())?;
+        match self.id {
+            None => w.write_all(&[0])?,
+            Some(id) => {
+                w.write_all(&[1])?;
+                w.write_all(&id.to_le_bytes())?;
+            }
+        }
         put_bytes(w, &self.raw)?;
         self.row.put(w)
     }
@@ -171,7 +177,10 @@ impl<T: Codec> Spilled<T> {
             stat: u32::from_le_bytes(get::<4>(r)?),
             line: u64::from_le_bytes(get::<8>(r)?),
             fp: u128::from_le_bytes(get::<16>(r)?),
-            id: get_opt(r)?,
+            id: match get::<1>(r)?[0] {
+                0 => None,
+                _ => Some(u128::from_le_bytes(get::<16>(r)?)),
+            },
             raw: get_bytes(r)?.ok_or_else(bad)?,
             row: T::get(r)?,
         }))

@@ -76,9 +76,9 @@ fn hash64(bytes: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(bytes)
 }
 
-fn dedup_part(id: Option<&str>, fp: u128, n: usize) -> usize {
+fn dedup_part(id: Option<u128>, fp: u128, n: usize) -> usize {
     let h = match id {
-        Some(id) => hash64(id.as_bytes()),
+        Some(id) => hash64(&id.to_le_bytes()),
         None => hash64(&fp.to_le_bytes()) ^ 0x9E37_79B9_7F4A_7C15,
     };
     (h % n as u64) as usize
@@ -173,7 +173,7 @@ fn write_err(path: PathBuf) -> impl FnOnce(std::io::Error) -> Error {
 impl RowSink for SpillSink {
     fn event(&mut self, r: EventRow, at: RowPos<'_>) -> Result<Option<Reason>> {
         self.sample(&r.event.person_id);
-        let p = dedup_part(r.id.as_deref(), r.fp, self.n);
+        let p = dedup_part(r.id, r.fp, self.n);
         let mut row = r.event;
         row.seq = self.event_seq;
         let rec = Spilled {
@@ -193,7 +193,7 @@ impl RowSink for SpillSink {
 
     fn payment(&mut self, r: PaymentRow, at: RowPos<'_>) -> Result<Option<Reason>> {
         self.sample(&r.payment.person_id);
-        let p = dedup_part(r.id.as_deref(), r.fp, self.n);
+        let p = dedup_part(r.id, r.fp, self.n);
         let rec = Spilled {
             seq: self.payment_seq,
             stat: at.stat as u32,
@@ -223,20 +223,20 @@ impl Facts {
     /// Accounts for one accepted event (ID number, employer reference).
     pub fn add_event(&mut self, e: &Event) {
         self.identities.add(e);
-        self.reference(e.employer_id.as_ref());
+        self.reference(e.employer_id.as_deref());
     }
 
     /// Accounts for one accepted payment (count, net, employer reference).
     pub fn add_payment(&mut self, p: &Payment) {
         self.payments_accepted += 1;
         self.payments_accepted_net += p.employer_amount + p.individual_amount;
-        self.reference(p.employer_id.as_ref());
+        self.reference(p.employer_id.as_deref());
     }
 
-    fn reference(&mut self, employer: Option<&String>) {
+    fn reference(&mut self, employer: Option<&str>) {
         if let Some(id) = employer {
             if !self.referenced.contains(id) {
-                self.referenced.insert(id.clone());
+                self.referenced.insert(id.to_string());
             }
         }
     }
@@ -275,7 +275,7 @@ fn dedup_kind<T: Codec>(
     recs.sort_unstable_by_key(|r| r.seq);
     let mut d = Deduper::default();
     for r in recs {
-        match d.check(r.id.as_deref(), r.fp) {
+        match d.check(r.id, r.fp) {
             Some(reason) => {
                 let st = &mut ing.inputs[r.stat as usize];
                 st.accepted -= 1;
