@@ -1,6 +1,9 @@
 //! The caseworker's next steps, derived from a person's [`History`].
 
-use super::*;
+use super::assemble::add_opt;
+use super::{join, money, span, Action, Finding, History, MakeupCase, Ym};
+use rust_decimal::Decimal;
+use std::collections::BTreeSet;
 
 /// What to do next, most urgent first.
 pub(super) fn actions(h: &History) -> Vec<Action> {

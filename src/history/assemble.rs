@@ -1,6 +1,6 @@
 //! Turning one person's rows into the [`History`] the caseworker sees.
 //!
-//! Takes the rows as read by [`super::load`] (ledger in insurance, period
+//! Takes the rows as read by `load` (ledger in insurance, period
 //! order); guarantees runs of consecutive months with the same status,
 //! employer and base per insurance, spells of covered months merged across
 //! the insurances that share them, identity and employer-level findings

@@ -1,8 +1,23 @@
 //! Reading one output CSV of a finished run: its header's column
 //! positions, a person's byte range, typed rows with errors that name the
 //! file and line.
+//!
+//! Takes an output folder, a file name and the columns wanted (the
+//! writer's own header names); guarantees that columns are found by name
+//! whatever their order, that no single person's range larger than
+//! `MAX_RANGE` is read, and that every malformed value is reported as an
+//! input error with the file and its 1-based line ([`line_of`]).
 
-use super::*;
+use super::{Finding, InsuranceSummary, MakeupCase, Month, Ym};
+use crate::error::{Error, Result};
+use rust_decimal::Decimal;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// Largest byte range read for one person from one file.
+const MAX_RANGE: u64 = 1 << 30;
 
 // The column lists are the writer's own headers, so the two cannot drift.
 pub(super) use crate::output::{

@@ -13,9 +13,10 @@
 //! actions), then rendered as 80-column text ([`text`]) or as the JSON
 //! object documented in [`json`].
 //!
-//! The work is split by stage: [`load`](self::load) finds and reads the
-//! person's rows (typed in `records`, read through `csvfile`), `assemble`
-//! builds the [`History`] from them, `actions` derives the next steps.
+//! This file holds the entry point and the shape of a [`History`]; the work
+//! is split by stage: `load` finds and reads the person's rows (typed in
+//! `records`, parsed by `csvfile`), `assemble` builds the history from
+//! them, and `actions` derives the next steps.
 
 mod actions;
 mod assemble;
