@@ -1,7 +1,14 @@
 //! The inline SVG charts of the report: due versus paid by month, and
 //! paid minus due as bars (no JavaScript; tooltips are SVG `<title>`s).
+//!
+//! Takes the per-month ledger totals gathered into [`Data`]; guarantees a
+//! bounded page whatever the span of months: at most `MAX_POINTS` points,
+//! months summed into equal buckets when the span is longer.
 
-use super::*;
+use super::display::{count, money};
+use crate::report::{Cents, Data, MonthTotals};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 pub(super) fn chart_section(o: &mut String, d: &Data) {
     let _ = writeln!(o, "<section><h2>Due versus paid by month</h2>");
@@ -324,4 +331,38 @@ pub(super) fn difference_chart(series: &Series) -> String {
     }
     s.push_str("</svg>\n");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nice_steps() {
+        assert_eq!(nice_step(0.0), 1.0);
+        assert_eq!(nice_step(1.3e6), 2e6);
+        assert_eq!(nice_step(4.0), 5.0);
+        assert_eq!(short_money(1_500_000.0), "1.5M");
+        assert_eq!(short_money(0.0), "0");
+    }
+
+    #[test]
+    fn chart_is_bounded_on_a_long_span() {
+        let mut m = BTreeMap::new();
+        for i in (1950 * 12..2101 * 12).step_by(7) {
+            m.insert(
+                i,
+                MonthTotals {
+                    due: 10_000,
+                    paid: 9_000,
+                    rows: 1,
+                },
+            );
+        }
+        let series = Series::new(&m);
+        assert_eq!(series.bucket, 2);
+        let svg = due_paid_chart(&series) + &difference_chart(&series);
+        assert!(svg.len() < 400_000, "{}", svg.len());
+        assert!(svg.contains("<polyline"));
+    }
 }
