@@ -88,7 +88,7 @@ impl S {
             seq,
             person_id: "P".into(),
             id_number: None,
-            employer_id: emp.map(str::to_string),
+            employer_id: emp.map(Into::into),
             insurance: Insurance::Pension,
             action,
             period,
@@ -106,7 +106,7 @@ impl S {
     fn pay(&mut self, emp: Option<&str>, period: Period, e: &str, i: &str) -> &mut Self {
         self.payments.push(Payment {
             person_id: "P".into(),
-            employer_id: emp.map(str::to_string),
+            employer_id: emp.map(Into::into),
             insurance: Insurance::Pension,
             period,
             employer_amount: d(e),

@@ -12,6 +12,7 @@
 use super::rows::Fingerprint;
 use super::Reason;
 use chrono::NaiveDate;
+use rayon::prelude::*;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// A row id as its XXH3-128 digest.
@@ -23,27 +24,28 @@ pub fn id_key(id: &str) -> Option<IdKey> {
     (!id.is_empty()).then(|| xxhash_rust::xxh3::xxh3_128(id.as_bytes()))
 }
 
-/// The dedup state of one kind (events or payments or rates). Ids are
-/// kept as their XXH3-128 digest: no allocation per row, and two distinct
-/// ids collide with probability 2^-128.
-#[derive(Default)]
+/// The dedup state of one kind (events or payments or rates), split into
+/// [`SHARDS`] independent shards: an id (or, for rows without an id, a
+/// content fingerprint) only ever meets rows in its own shard, so a batch
+/// can be decided shard by shard in parallel, each shard still in file
+/// order, with the verdicts of a sequential pass. Ids are kept as their
+/// XXH3-128 digest: no allocation per row, and two distinct ids collide
+/// with probability 2^-128.
 pub struct Deduper {
+    shards: Vec<Shard>,
+}
+
+/// Number of dedup shards (a power of two).
+pub const SHARDS: usize = 64;
+
+#[derive(Default)]
+struct Shard {
     by_id: HashMap<u128, Fingerprint>,
     no_id: HashSet<Fingerprint>,
 }
 
-impl Deduper {
-    /// A deduper with room for `rows` ids without rehashing.
-    pub fn with_capacity(rows: usize) -> Deduper {
-        Deduper {
-            by_id: HashMap::with_capacity_and_hasher(rows, Default::default()),
-            no_id: HashSet::default(),
-        }
-    }
-
-    /// Decides one accepted-so-far row: `None` keeps it, `Some(reason)`
-    /// rejects it. A kept row becomes the standing row of its id.
-    pub fn check(&mut self, id: Option<IdKey>, fp: Fingerprint) -> Option<Reason> {
+impl Shard {
+    fn check(&mut self, id: Option<IdKey>, fp: Fingerprint) -> Option<Reason> {
         match id {
             Some(id) => match self.by_id.entry(id) {
                 std::collections::hash_map::Entry::Occupied(e) if *e.get() == fp => {
@@ -65,6 +67,71 @@ impl Deduper {
                 }
             }
         }
+    }
+}
+
+fn shard_of(id: Option<IdKey>, fp: Fingerprint) -> usize {
+    // The top bits of a digest are as uniform as any.
+    (id.unwrap_or(fp) >> (128 - SHARDS.trailing_zeros())) as usize
+}
+
+impl Default for Deduper {
+    fn default() -> Deduper {
+        Deduper::with_capacity(0)
+    }
+}
+
+impl Deduper {
+    /// A deduper with room for about `rows` ids without rehashing.
+    pub fn with_capacity(rows: usize) -> Deduper {
+        let per = rows / SHARDS + rows / SHARDS / 16;
+        Deduper {
+            shards: (0..SHARDS)
+                .map(|_| Shard {
+                    by_id: HashMap::with_capacity_and_hasher(per, Default::default()),
+                    no_id: HashSet::default(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Decides one accepted-so-far row: `None` keeps it, `Some(reason)`
+    /// rejects it. A kept row becomes the standing row of its id.
+    pub fn check(&mut self, id: Option<IdKey>, fp: Fingerprint) -> Option<Reason> {
+        self.shards[shard_of(id, fp)].check(id, fp)
+    }
+
+    /// Decides a batch of rows in file order (`None` entries are rows
+    /// already rejected, left undecided): the same verdicts as calling
+    /// [`Deduper::check`] on each in turn, computed shard-parallel.
+    pub fn check_batch(
+        &mut self,
+        keys: &[Option<(Option<IdKey>, Fingerprint)>],
+    ) -> Vec<Option<Reason>> {
+        let mut by_shard: Vec<Vec<u32>> = vec![Vec::new(); SHARDS];
+        for (i, k) in keys.iter().enumerate() {
+            if let Some((id, fp)) = *k {
+                by_shard[shard_of(id, fp)].push(i as u32);
+            }
+        }
+        let decided: Vec<Vec<(u32, Reason)>> = self
+            .shards
+            .par_iter_mut()
+            .zip(by_shard)
+            .map(|(shard, rows)| {
+                rows.into_iter()
+                    .filter_map(|i| {
+                        let (id, fp) = keys[i as usize]?;
+                        shard.check(id, fp).map(|r| (i, r))
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut verdicts = vec![None; keys.len()];
+        for (i, r) in decided.into_iter().flatten() {
+            verdicts[i as usize] = Some(r);
+        }
+        verdicts
     }
 }
 
@@ -124,6 +191,26 @@ mod tests {
         assert_eq!(d.check(None, 1), None);
         assert_eq!(d.check(None, 1), Some(Reason::DuplicateRow));
         assert_eq!(d.check(None, 3), None);
+    }
+
+    #[test]
+    fn batch_verdicts_equal_sequential_ones() {
+        let keys: Vec<Option<(Option<IdKey>, Fingerprint)>> = (0..5000u64)
+            .map(|i| {
+                let id = (i % 7 != 0).then(|| id_key(&format!("id{}", i % 1500)).unwrap());
+                (i % 11 != 0).then_some((id, u128::from(i / 1500 % 2)))
+            })
+            .collect();
+        let mut seq = Deduper::default();
+        let expected: Vec<Option<Reason>> = keys
+            .iter()
+            .map(|k| k.and_then(|(id, fp)| seq.check(id, fp)))
+            .collect();
+        let mut par = Deduper::with_capacity(100);
+        let mut got = par.check_batch(&keys[..2500]);
+        got.extend(par.check_batch(&keys[2500..]));
+        assert_eq!(got, expected);
+        assert!(got.contains(&Some(Reason::ConflictingDuplicate)));
     }
 
     #[test]

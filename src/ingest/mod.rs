@@ -114,11 +114,12 @@ pub struct Ingested {
 }
 
 /// Outcome of validating one record.
-type Checked<T> = std::result::Result<T, Reason>;
+pub type Checked<T> = std::result::Result<T, Reason>;
 
 /// Reads one file: header, then batches validated in parallel and merged
-/// in order through `merge` (which may reject a valid row, e.g. as a
-/// duplicate). Returns the file's figures.
+/// in order through `merge`, which returns the verdict of every row of a
+/// batch (it may reject a valid row, e.g. as a duplicate; rows that failed
+/// validation keep their reason). Returns the file's figures.
 fn read_file<T, P, M>(
     file: &InputFile,
     cfg: &RunConfig,
@@ -130,7 +131,7 @@ fn read_file<T, P, M>(
 where
     T: Send,
     P: Fn(&[&str], &ColumnMap) -> Checked<T> + Sync,
-    M: FnMut(T, &Batch, usize) -> Result<Option<Reason>>,
+    M: FnMut(Vec<Checked<T>>, &Batch) -> Result<Vec<Option<Reason>>>,
 {
     let encoding = reader::detect_encoding(&file.path, cfg.encoding)?;
     let mut rdr = RecordReader::open(&file.path, encoding, cfg.delimiter)?;
@@ -191,12 +192,9 @@ where
                 .collect_into_vec(out);
         };
         let mut merge_batch = |batch: &Batch, outcomes: &mut Vec<Checked<T>>| -> Result<()> {
-            for (i, outcome) in outcomes.drain(..).enumerate() {
+            let verdicts = merge(std::mem::take(outcomes), batch)?;
+            for (i, verdict) in verdicts.into_iter().enumerate() {
                 stat.rows_read += 1;
-                let verdict = match outcome {
-                    Ok(row) => merge(row, batch, i)?,
-                    Err(r) => Some(r),
-                };
                 match verdict {
                     None => stat.accepted += 1,
                     Some(reason) => {
@@ -244,6 +242,22 @@ where
     Ok(stat)
 }
 
+/// Turns a per-row merge into a batch merge (rows in file order).
+fn per_row<T>(
+    mut merge: impl FnMut(T, &Batch, usize) -> Result<Option<Reason>>,
+) -> impl FnMut(Vec<Checked<T>>, &Batch) -> Result<Vec<Option<Reason>>> {
+    move |outcomes, batch| {
+        outcomes
+            .into_iter()
+            .enumerate()
+            .map(|(i, o)| match o {
+                Ok(row) => merge(row, batch, i),
+                Err(r) => Ok(Some(r)),
+            })
+            .collect()
+    }
+}
+
 /// Where a row is in its file, for a sink that decides later.
 pub struct RowPos<'a> {
     /// Index of the file's figures in `Ingested::inputs` (in reading order).
@@ -260,6 +274,58 @@ pub struct RowPos<'a> {
 pub trait RowSink {
     fn event(&mut self, row: rows::EventRow, at: RowPos<'_>) -> Result<Option<Reason>>;
     fn payment(&mut self, row: rows::PaymentRow, at: RowPos<'_>) -> Result<Option<Reason>>;
+
+    /// A whole batch of events of the file at `stat`, in file order; the
+    /// verdict of every row. By default decided row by row.
+    fn events(
+        &mut self,
+        rows: Vec<Checked<rows::EventRow>>,
+        batch: &Batch,
+        stat: usize,
+    ) -> Result<Vec<Option<Reason>>> {
+        per_row(|r, b: &Batch, i| self.event(r, RowPos::of(b, i, stat)))(rows, batch)
+    }
+
+    /// Like [`RowSink::events`], for payments.
+    fn payments(
+        &mut self,
+        rows: Vec<Checked<rows::PaymentRow>>,
+        batch: &Batch,
+        stat: usize,
+    ) -> Result<Vec<Option<Reason>>> {
+        per_row(|r, b: &Batch, i| self.payment(r, RowPos::of(b, i, stat)))(rows, batch)
+    }
+}
+
+impl RowPos<'_> {
+    fn of(batch: &Batch, i: usize, stat: usize) -> RowPos<'_> {
+        RowPos {
+            stat,
+            line: batch.records[i].line,
+            raw: batch.raw(i),
+        }
+    }
+}
+
+/// Applies the duplicate rules to a batch at once (shard-parallel, see
+/// [`dedup::Deduper::check_batch`]) and keeps the survivors in order.
+fn keep_batch<R, T>(
+    dedup: &mut dedup::Deduper,
+    rows: Vec<Checked<R>>,
+    keys: impl Fn(&R) -> (Option<dedup::IdKey>, rows::Fingerprint),
+    mut keep: impl FnMut(R) -> T,
+    kept: &mut Vec<T>,
+) -> Vec<Option<Reason>> {
+    let k: Vec<_> = rows.iter().map(|r| r.as_ref().ok().map(&keys)).collect();
+    let mut verdicts = dedup.check_batch(&k);
+    for (row, v) in rows.into_iter().zip(verdicts.iter_mut()) {
+        match row {
+            Err(r) => *v = Some(r),
+            Ok(row) if v.is_none() => kept.push(keep(row)),
+            Ok(_) => {}
+        }
+    }
+    verdicts
 }
 
 /// The in-memory sink: duplicate rules applied in file order as rows come.
@@ -315,6 +381,39 @@ pub fn estimate_rows(path: &std::path::Path) -> usize {
 }
 
 impl RowSink for MemorySink {
+    fn events(
+        &mut self,
+        rows: Vec<Checked<rows::EventRow>>,
+        _: &Batch,
+        _: usize,
+    ) -> Result<Vec<Option<Reason>>> {
+        let first = self.events.len() as u64;
+        let v = keep_batch(
+            &mut self.event_dedup,
+            rows,
+            |r| (r.id, r.fp),
+            |r| r.event,
+            &mut self.events,
+        );
+        for (seq, e) in self.events.iter_mut().enumerate().skip(first as usize) {
+            e.seq = seq as u64;
+        }
+        Ok(v)
+    }
+    fn payments(
+        &mut self,
+        rows: Vec<Checked<rows::PaymentRow>>,
+        _: &Batch,
+        _: usize,
+    ) -> Result<Vec<Option<Reason>>> {
+        Ok(keep_batch(
+            &mut self.pay_dedup,
+            rows,
+            |r| (r.id, r.fp),
+            |r| r.payment,
+            &mut self.payments,
+        ))
+    }
     fn event(&mut self, r: rows::EventRow, _: RowPos<'_>) -> Result<Option<Reason>> {
         let v = self.event_dedup.check(r.id, r.fp);
         if v.is_none() {
@@ -367,7 +466,7 @@ pub fn ingest(
                 progress,
                 &mut out.rejects,
                 rows::parse_employer,
-                |r, b, i| {
+                per_row(|r: rows::EmployerRow, b: &Batch, i| {
                     cands.push(Cand {
                         emp: r.employer,
                         fp: r.fp,
@@ -377,7 +476,7 @@ pub fn ingest(
                         stat: stat_idx,
                     });
                     Ok(None)
-                },
+                }),
             )?,
             InputKind::Rates => {
                 let rates = &mut out.rates;
@@ -387,14 +486,14 @@ pub fn ingest(
                     progress,
                     &mut out.rejects,
                     rows::parse_rate,
-                    |r, _, _| {
+                    per_row(|r: RateRow, _: &Batch, _| {
                         let fp = rows::rate_fingerprint(&r);
                         let v = rate_dedup.check(None, fp);
                         if v.is_none() {
                             rates.push(r);
                         }
                         Ok(v)
-                    },
+                    }),
                 )?
             }
             InputKind::Events => read_file(
@@ -403,14 +502,7 @@ pub fn ingest(
                 progress,
                 &mut out.rejects,
                 rows::parse_event,
-                |r, b, i| {
-                    let at = RowPos {
-                        stat: stat_idx,
-                        line: b.records[i].line,
-                        raw: b.raw(i),
-                    };
-                    sink.event(r, at)
-                },
+                |rows, b: &Batch| sink.events(rows, b, stat_idx),
             )?,
             InputKind::Payments => read_file(
                 file,
@@ -418,14 +510,7 @@ pub fn ingest(
                 progress,
                 &mut out.rejects,
                 rows::parse_payment,
-                |r, b, i| {
-                    let at = RowPos {
-                        stat: stat_idx,
-                        line: b.records[i].line,
-                        raw: b.raw(i),
-                    };
-                    sink.payment(r, at)
-                },
+                |rows, b: &Batch| sink.payments(rows, b, stat_idx),
             )?,
         };
         out.inputs.push(stat);

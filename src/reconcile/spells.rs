@@ -143,7 +143,7 @@ mod tests {
             seq,
             person_id: "P".into(),
             id_number: None,
-            employer_id: emp.map(str::to_string),
+            employer_id: emp.map(Id::from),
             insurance: Insurance::Pension,
             action,
             period: Period(p),
