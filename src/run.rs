@@ -24,7 +24,7 @@ use std::time::Instant;
 
 /// Persons reconciled per parallel batch: bounds the memory held by
 /// reconciled-but-unwritten rows.
-const PERSON_BATCH: usize = 4096;
+const PERSON_BATCH: usize = 1024;
 
 /// What a finished run reports back to the caller.
 #[derive(Debug)]
@@ -38,6 +38,15 @@ struct State {
     ing: Ingested,
     counts: Counts,
     totals: Totals,
+    /// `ledger.csv` summed for the report as it is written.
+    ledger: crate::report::LedgerTotals,
+}
+
+/// The run-wide figures reconciliation adds to.
+struct Tally<'a> {
+    counts: &'a mut Counts,
+    totals: &'a mut Totals,
+    ledger: &'a mut crate::report::LedgerTotals,
 }
 
 /// Runs the whole pipeline; on failure publishes diagnostics and returns
@@ -211,8 +220,11 @@ fn run_inner(
                 &sink.events,
                 &sink.payments,
                 &mut w,
-                &mut st.counts,
-                &mut st.totals,
+                &mut Tally {
+                    counts: &mut st.counts,
+                    totals: &mut st.totals,
+                    ledger: &mut st.ledger,
+                },
                 progress,
             )?,
             Rows::Spilled(parts) => {
@@ -223,8 +235,11 @@ fn run_inner(
                         &events,
                         &payments,
                         &mut w,
-                        &mut st.counts,
-                        &mut st.totals,
+                        &mut Tally {
+                            counts: &mut st.counts,
+                            totals: &mut st.totals,
+                            ledger: &mut st.ledger,
+                        },
                         progress,
                     )?;
                 }
@@ -271,7 +286,7 @@ fn run_inner(
         std::fs::write(&p, summary::render(&summary))
             .map_err(|e| Error::io(&p, "cannot write", e))?;
         if cfg.report {
-            crate::report::write_report(&staging.dir)?;
+            crate::report::write_report_with(&staging.dir, Some(std::mem::take(&mut st.ledger)))?;
         }
         Ok(())
     })();
@@ -313,41 +328,69 @@ fn check_reject_rate(cfg: &RunConfig, rejects: &[ingest::Reject], rows_read: u64
     Ok(())
 }
 
-/// Groups rows by person and reconciles them in bounded parallel batches,
-/// writing each batch in person_id order.
+/// What the writer needs of one reconciled person: the rendered text and
+/// the figures to add up (the rows themselves are dropped on the worker).
+struct Done {
+    person_id: String,
+    rendered: output::Rendered,
+    totals: Totals,
+    persons: u64,
+    makeup: u64,
+    kinds: Vec<&'static str>,
+    /// One ledger row per insurance and month, in order.
+    ledger_in_order: bool,
+}
+
+fn reconcile_one(ctx: &Context<'_>, rows: &reconcile::PersonRows<'_>) -> Done {
+    let o = reconcile::reconcile_person(ctx, rows);
+    Done {
+        ledger_in_order: o
+            .ledger
+            .windows(2)
+            .all(|p| (p[0].insurance, p[0].period) < (p[1].insurance, p[1].period)),
+        rendered: output::render(&o),
+        totals: o.totals,
+        persons: o.persons.len() as u64,
+        makeup: o.makeup.len() as u64,
+        kinds: o.findings.iter().map(|f| f.kind.name()).collect(),
+        person_id: o.person_id,
+    }
+}
+
+/// Groups rows by person and reconciles them in bounded parallel batches
+/// (rendered to text on the workers too), writing each batch in person_id
+/// order.
 fn reconcile_into(
     ctx: &Context<'_>,
     events: &[crate::model::Event],
     payments: &[crate::model::Payment],
     w: &mut output::Writer,
-    counts: &mut Counts,
-    totals: &mut Totals,
+    tally: &mut Tally<'_>,
     progress: &Progress,
 ) -> Result<()> {
     let persons = reconcile::group_by_person(events, payments);
     progress.start_persons(persons.len() as u64);
-    let mut write_all = |outs: &[reconcile::PersonOutput]| -> Result<()> {
+    let mut write_all = |outs: &[Done]| -> Result<()> {
         for o in outs {
-            // Invariant checked on every run: one ledger row per person,
-            // insurance and month, in order.
-            if o.ledger
-                .windows(2)
-                .any(|p| (p[0].insurance, p[0].period) >= (p[1].insurance, p[1].period))
-            {
+            // Invariant checked on every run.
+            if !o.ledger_in_order {
                 return Err(Error::Invariant(format!(
-                    "ledger rows of one person are not one per insurance and month ({} rows)",
-                    o.ledger.len()
+                    "ledger rows of person {} are not one per insurance and month",
+                    o.person_id
                 )));
             }
-            w.write_person(o)?;
-            totals.add(&o.totals);
-            if !o.persons.is_empty() {
-                counts.persons += 1;
+            w.write_rendered(&o.person_id, &o.rendered)?;
+            tally.totals.add(&o.totals);
+            if o.persons > 0 {
+                tally.counts.persons += 1;
             }
-            counts.person_insurances += o.persons.len() as u64;
-            counts.makeup_cases += o.makeup.len() as u64;
-            for f in &o.findings {
-                *counts.findings_by_kind.entry(f.kind.name()).or_default() += 1;
+            tally.counts.person_insurances += o.persons;
+            tally.counts.makeup_cases += o.makeup;
+            for k in &o.kinds {
+                *tally.counts.findings_by_kind.entry(k).or_default() += 1;
+            }
+            for &(period, due, paid, rows) in &o.rendered.months {
+                tally.ledger.add(period, due, paid, rows);
             }
         }
         progress.persons_done(outs.len() as u64);
@@ -355,7 +398,7 @@ fn reconcile_into(
     };
     // Batch k is written (in order, on this thread) while batch k+1 is
     // reconciled on the pool.
-    let mut pending: Vec<reconcile::PersonOutput> = Vec::new();
+    let mut pending: Vec<Done> = Vec::new();
     for chunk in persons.chunks(PERSON_BATCH) {
         let mut outs = Vec::with_capacity(chunk.len());
         let mut written: Result<()> = Ok(());
@@ -363,7 +406,7 @@ fn reconcile_into(
             sc.spawn(|_| {
                 chunk
                     .par_iter()
-                    .map(|p| reconcile::reconcile_person(ctx, p))
+                    .map(|p| reconcile_one(ctx, p))
                     .collect_into_vec(&mut outs)
             });
             written = write_all(&pending);

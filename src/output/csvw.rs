@@ -19,16 +19,22 @@ pub fn money(d: Decimal) -> String {
     s
 }
 
+/// Money as written, in cents: rounded to two decimals, half away from
+/// zero.
+pub fn cents(d: Decimal) -> i128 {
+    let mut r = d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    r.rescale(2);
+    r.mantissa()
+}
+
 /// Appends money formatted as [`money`] without allocating.
 pub fn push_money(out: &mut String, d: Decimal) {
-    let mut r = d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
-    if r.is_zero() {
+    // Cents as an integer: sign, whole yuan, two decimals.
+    let cents = cents(d);
+    if cents == 0 {
         out.push_str("0.00");
         return;
     }
-    r.rescale(2);
-    // Cents as an integer: sign, whole yuan, two decimals.
-    let cents = r.mantissa();
     if cents < 0 {
         out.push('-');
     }

@@ -154,6 +154,75 @@ fn makeup_fields(c: &MakeupCase) -> [String; 13] {
     ]
 }
 
+/// One person's rows as output text, rendered on a worker thread so that
+/// the single writer only copies bytes.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    /// The lines for ledger, persons, exceptions, makeup_cases, pooling.
+    pub text: [String; 5],
+    /// Due and paid per month as written to the ledger (cents), for the
+    /// report: `(period index, due, paid, rows)` in period order.
+    pub months: Vec<(u32, i128, i128, u64)>,
+}
+
+/// Renders one person's rows exactly as the output files carry them.
+pub fn render(p: &PersonOutput) -> Rendered {
+    let mut r = Rendered::default();
+    let [ledger, persons, exceptions, makeup, pooling] = &mut r.text;
+    let mut b = csvw::LineBuf::default();
+    let cents = |d: Option<rust_decimal::Decimal>| d.map_or(0, csvw::cents);
+    for row in &p.ledger {
+        let emp = row.employer_id.as_deref().unwrap_or("");
+        b.start(&p.person_id)
+            .text(row.insurance.name())
+            .display(row.period)
+            .text(emp)
+            .text(row.status.name())
+            .opt_money(row.base)
+            .opt_money(row.due_employer)
+            .opt_money(row.due_individual)
+            .money(row.paid_employer)
+            .money(row.paid_individual);
+        ledger.push_str(b.line());
+        if let Some((pe, pi)) = row.pooled() {
+            b.start(&p.person_id)
+                .text(row.insurance.name())
+                .display(row.period)
+                .text(emp)
+                .opt_money(row.base)
+                .money(pe)
+                .money(pi);
+            pooling.push_str(b.line());
+        }
+        r.months.push((
+            row.period.0,
+            cents(row.due_employer) + cents(row.due_individual),
+            csvw::cents(row.paid_employer) + csvw::cents(row.paid_individual),
+            1,
+        ));
+    }
+    r.months.sort_by_key(|m| m.0);
+    r.months.dedup_by(|later, kept| {
+        let same = later.0 == kept.0;
+        if same {
+            kept.1 += later.1;
+            kept.2 += later.2;
+            kept.3 += later.3;
+        }
+        same
+    });
+    for row in &p.persons {
+        persons.push_str(&csvw::line(&person_fields(&p.person_id, row)));
+    }
+    for f in &p.findings {
+        exceptions.push_str(&csvw::line(&finding_fields(f)));
+    }
+    for c in &p.makeup {
+        makeup.push_str(&csvw::line(&makeup_fields(c)));
+    }
+    r
+}
+
 /// The open output files of one run.
 pub struct Writer {
     ledger: CsvOut,
@@ -162,7 +231,6 @@ pub struct Writer {
     makeup: CsvOut,
     pooling: CsvOut,
     index: CsvOut,
-    line: csvw::LineBuf,
 }
 
 impl Writer {
@@ -179,7 +247,6 @@ impl Writer {
                 idx.write_line("#contrib-recon history index v1: person\\tledger\\tpersons\\texceptions\\tmakeup_cases\\tpooling (offset,length)\n")?;
                 idx
             },
-            line: csvw::LineBuf::default(),
         })
     }
 
@@ -193,57 +260,23 @@ impl Writer {
 
     /// Appends one person's rows to every file.
     pub fn write_person(&mut self, p: &PersonOutput) -> Result<()> {
-        let starts = [
-            self.ledger.pos(),
-            self.persons.pos(),
-            self.exceptions.pos(),
-            self.makeup.pos(),
-            self.pooling.pos(),
+        self.write_rendered(&p.person_id, &render(p))
+    }
+
+    /// Appends one person's rendered rows to every file and records where
+    /// they went in `history.idx`.
+    pub fn write_rendered(&mut self, person_id: &str, r: &Rendered) -> Result<()> {
+        let files = [
+            &mut self.ledger,
+            &mut self.persons,
+            &mut self.exceptions,
+            &mut self.makeup,
+            &mut self.pooling,
         ];
-        let b = &mut self.line;
-        for r in &p.ledger {
-            let emp = r.employer_id.as_deref().unwrap_or("");
-            b.start(&p.person_id)
-                .text(r.insurance.name())
-                .display(r.period)
-                .text(emp)
-                .text(r.status.name())
-                .opt_money(r.base)
-                .opt_money(r.due_employer)
-                .opt_money(r.due_individual)
-                .money(r.paid_employer)
-                .money(r.paid_individual);
-            self.ledger.write_line(b.line())?;
-            if let Some((pe, pi)) = r.pooled() {
-                b.start(&p.person_id)
-                    .text(r.insurance.name())
-                    .display(r.period)
-                    .text(emp)
-                    .opt_money(r.base)
-                    .money(pe)
-                    .money(pi);
-                self.pooling.write_line(b.line())?;
-            }
-        }
-        for r in &p.persons {
-            self.persons.row(&person_fields(&p.person_id, r))?;
-        }
-        for f in &p.findings {
-            self.exceptions.row(&finding_fields(f))?;
-        }
-        for c in &p.makeup {
-            self.makeup.row(&makeup_fields(c))?;
-        }
-        let ends = [
-            self.ledger.pos(),
-            self.persons.pos(),
-            self.exceptions.pos(),
-            self.makeup.pos(),
-            self.pooling.pos(),
-        ];
-        let mut l = escape_key(&p.person_id);
-        for (s, e) in starts.iter().zip(ends) {
-            l.push_str(&format!("\t{s},{}", e - s));
+        let mut l = escape_key(person_id);
+        for (out, text) in files.into_iter().zip(&r.text) {
+            l.push_str(&format!("\t{},{}", out.pos(), text.len()));
+            out.write_line(text)?;
         }
         l.push('\n');
         self.index.write_line(&l)

@@ -36,7 +36,14 @@ pub const INPUTS_SHOWN: usize = 200;
 /// `contrib-recon report OUT_DIR` (see [`command`]). Needs `summary.json`
 /// with `"status": "ok"` and the CSV outputs.
 pub fn write_report(out_dir: &Path) -> Result<()> {
-    let data = gather(out_dir)?;
+    write_report_with(out_dir, None)
+}
+
+/// Like [`write_report`], with the ledger figures already summed by the
+/// run that wrote `ledger.csv` (the same cents the file carries), so the
+/// largest output is not read back.
+pub fn write_report_with(out_dir: &Path, ledger: Option<LedgerTotals>) -> Result<()> {
+    let data = gather(out_dir, ledger)?;
     let page = html::render(&data);
     let path = out_dir.join("report.html");
     let tmp = out_dir.join(".report.html.tmp");
@@ -70,6 +77,26 @@ pub struct MonthTotals {
     pub due: Cents,
     pub paid: Cents,
     pub rows: u64,
+}
+
+/// `ledger.csv` summed: per month, and in all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LedgerTotals {
+    pub months: BTreeMap<u32, MonthTotals>,
+    pub rows: u64,
+    pub paid: Cents,
+}
+
+impl LedgerTotals {
+    /// Adds `rows` ledger rows of month `period` (a month index).
+    pub fn add(&mut self, period: u32, due: Cents, paid: Cents, rows: u64) {
+        let t = self.months.entry(period).or_default();
+        t.due += due;
+        t.paid += paid;
+        t.rows += rows;
+        self.rows += rows;
+        self.paid += paid;
+    }
 }
 
 /// One (kind, severity) line of the findings table.
@@ -133,7 +160,7 @@ pub struct Data {
     pub rejects_rows_seen: u64,
 }
 
-fn gather(out_dir: &Path) -> Result<Data> {
+fn gather(out_dir: &Path, ledger_totals: Option<LedgerTotals>) -> Result<Data> {
     let summary = read_summary(out_dir)?;
     let mut d = Data {
         summary,
@@ -148,7 +175,13 @@ fn gather(out_dir: &Path) -> Result<Data> {
         rejects: Vec::new(),
         rejects_rows_seen: 0,
     };
-    ledger(out_dir, &mut d)?;
+    let totals = match ledger_totals {
+        Some(t) => t,
+        None => ledger(out_dir)?,
+    };
+    d.months = totals.months;
+    d.ledger_rows = totals.rows;
+    d.ledger_paid = totals.paid;
     exceptions(out_dir, &mut d)?;
     makeup(out_dir, &mut d)?;
     rejects(out_dir, &mut d)?;
@@ -349,7 +382,8 @@ fn month_index(v: &[u8]) -> Option<u32> {
     (1..=12).contains(&m).then_some(y * 12 + m - 1)
 }
 
-fn ledger(out_dir: &Path, d: &mut Data) -> Result<()> {
+fn ledger(out_dir: &Path) -> Result<LedgerTotals> {
+    let mut t = LedgerTotals::default();
     let mut c = Csv::open(
         out_dir,
         "ledger.csv",
@@ -372,14 +406,9 @@ fn ledger(out_dir: &Path, d: &mut Data) -> Result<()> {
         let due = c.opt_cents(1, "due_employer")?.unwrap_or(0)
             + c.opt_cents(2, "due_individual")?.unwrap_or(0);
         let paid = c.cents(3, "paid_employer")? + c.cents(4, "paid_individual")?;
-        let t = d.months.entry(m).or_default();
-        t.due += due;
-        t.paid += paid;
-        t.rows += 1;
-        d.ledger_rows += 1;
-        d.ledger_paid += paid;
+        t.add(m, due, paid, 1);
     }
-    Ok(())
+    Ok(t)
 }
 
 /// Example details are cut to this many characters.
