@@ -71,6 +71,23 @@ impl LineBuf {
         push_field(&mut self.buf, s);
         self
     }
+    /// A month as `YYYY-MM` (what `Period`'s `Display` writes, without
+    /// the formatting machinery).
+    pub fn period(&mut self, p: crate::model::Period) -> &mut Self {
+        self.sep();
+        let (y, m) = (p.year(), p.month());
+        if y > 9999 {
+            self.buf.push_str(&p.to_string());
+            return self;
+        }
+        for d in [y / 1000, y / 100 % 10, y / 10 % 10, y % 10] {
+            self.buf.push(char::from(b'0' + d as u8));
+        }
+        self.buf.push('-');
+        self.buf.push(char::from(b'0' + (m / 10) as u8));
+        self.buf.push(char::from(b'0' + (m % 10) as u8));
+        self
+    }
     pub fn display(&mut self, v: impl std::fmt::Display) -> &mut Self {
         use std::fmt::Write as _;
         self.sep();
@@ -88,6 +105,10 @@ impl LineBuf {
             push_money(&mut self.buf, d);
         }
         self
+    }
+    /// Reserves room for `n` more bytes of the current line.
+    pub fn reserve(&mut self, n: usize) {
+        self.buf.reserve(n);
     }
     /// The finished line, with its LF.
     pub fn line(&mut self) -> &str {
@@ -202,12 +223,13 @@ mod tests {
             .start("P,1")
             .text("")
             .display(7)
+            .period(crate::model::Period::from_ym(2023, 4))
             .money(d("-0.001"))
             .opt_money(None)
             .money(d("2.345"))
             .line()
             .to_string();
-        assert_eq!(got, line(&["P,1", "", "7", "0.00", "", "2.35"]));
+        assert_eq!(got, line(&["P,1", "", "7", "2023-04", "0.00", "", "2.35"]));
     }
 
     #[test]

@@ -170,12 +170,18 @@ pub fn render(p: &PersonOutput) -> Rendered {
     let mut r = Rendered::default();
     let [ledger, persons, exceptions, makeup, pooling] = &mut r.text;
     let mut b = csvw::LineBuf::default();
+    // A ledger line is about 60 bytes plus the two ids; a pooling line a
+    // little less, for most rows.
+    let ids = p.person_id.len() + 12;
+    ledger.reserve(p.ledger.len() * (72 + ids));
+    pooling.reserve(p.ledger.len() * (48 + ids));
+    r.months.reserve(p.ledger.len());
     let cents = |d: Option<rust_decimal::Decimal>| d.map_or(0, csvw::cents);
     for row in &p.ledger {
         let emp = row.employer_id.as_deref().unwrap_or("");
         b.start(&p.person_id)
             .text(row.insurance.name())
-            .display(row.period)
+            .period(row.period)
             .text(emp)
             .text(row.status.name())
             .opt_money(row.base)
@@ -187,7 +193,7 @@ pub fn render(p: &PersonOutput) -> Rendered {
         if let Some((pe, pi)) = row.pooled() {
             b.start(&p.person_id)
                 .text(row.insurance.name())
-                .display(row.period)
+                .period(row.period)
                 .text(emp)
                 .opt_money(row.base)
                 .money(pe)

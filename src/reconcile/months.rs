@@ -136,10 +136,13 @@ pub fn reconcile(
     let mut cases: BTreeMap<String, Case> = BTreeMap::new();
     let tol = ctx.tolerance;
     let zero = Decimal::ZERO;
+    out.ledger.reserve_exact(months.len());
+    let mut covering: Vec<usize> = Vec::with_capacity(spells.len());
     for m in months {
         let pay = pays.get(&m);
         let (paid_e, paid_i) = pay.map_or((zero, zero), |p| (p.employer, p.individual));
-        let covering: Vec<usize> = (0..spells.len()).filter(|&i| covs[i].covers(m)).collect();
+        covering.clear();
+        covering.extend((0..spells.len()).filter(|&i| covs[i].covers(m)));
         if covering.is_empty() {
             let row = if let Some(p) = pay {
                 let payer = p.payers.iter().flatten().min().cloned();
