@@ -161,10 +161,13 @@ where
         rejected: 0,
     };
     let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<(Batch, u64)>>(2);
+    // Merged batches go back to the reader to be refilled.
+    let (give_back, take_back) = std::sync::mpsc::channel::<Batch>();
     let digest = std::thread::scope(|s| -> Result<(u64, String)> {
         let producer = s.spawn(move || {
             loop {
-                match rdr.next_batch(BATCH_RECORDS) {
+                let mut b = take_back.try_recv().unwrap_or_default();
+                match rdr.fill_batch(&mut b, BATCH_RECORDS).map(|()| b) {
                     Ok(b) => {
                         let done = b.is_empty();
                         if tx.send(Ok((b, rdr.bytes_read()))).is_err() || done {
@@ -184,10 +187,14 @@ where
         let validate = |batch: &Batch, out: &mut Vec<Checked<T>>| {
             (0..batch.len())
                 .into_par_iter()
-                .map(|i| match batch.fields(i) {
-                    None => Err(Reason::DecodeError),
-                    Some(_) if batch.nfields(i) != map.width => Err(Reason::FieldCount),
-                    Some(f) => parse(&f, &map),
+                .map_init(Vec::new, |f, i| {
+                    if !batch.fields_into(i, f) {
+                        Err(Reason::DecodeError)
+                    } else if f.len() != map.width {
+                        Err(Reason::FieldCount)
+                    } else {
+                        parse(f, &map)
+                    }
                 })
                 .collect_into_vec(out);
         };
@@ -223,6 +230,8 @@ where
                 sc.spawn(|_| validate(&batch, &mut outcomes));
                 if let Some((b, mut o)) = pending.take() {
                     merged = merge_batch(&b, &mut o);
+                    // The reader may be gone (error); then the batch drops.
+                    let _ = give_back.send(b);
                 }
             });
             merged?;

@@ -314,23 +314,41 @@ impl Batch {
     /// The record's unquoted fields, or `None` when its bytes are not valid
     /// UTF-8 (a `decode_error`).
     pub fn fields(&self, i: usize) -> Option<Vec<&str>> {
+        let mut out = Vec::new();
+        self.fields_into(i, &mut out).then_some(out)
+    }
+
+    /// Like [`Batch::fields`], into a caller's (reused) vector; false when
+    /// the record is not valid UTF-8.
+    pub fn fields_into<'a>(&'a self, i: usize, out: &mut Vec<&'a str>) -> bool {
+        out.clear();
         let m = &self.records[i];
         let raw = self.raw(i);
         // Without quotes the fields *are* the raw text between delimiters,
         // so checking them checks it; with quotes, check the raw text too
         // (a quote could split a multi-byte sequence).
-        if memchr::memchr(b'"', raw).is_some() {
-            std::str::from_utf8(raw).ok()?;
+        if memchr::memchr(b'"', raw).is_some() && std::str::from_utf8(raw).is_err() {
+            return false;
         }
-        let mut out = Vec::with_capacity(m.nfields);
         let base = m.data_start;
         let mut prev = 0usize;
         for k in 0..m.nfields {
             let end = self.ends[m.ends_start + k];
-            out.push(std::str::from_utf8(&self.data[base + prev..base + end]).ok()?);
+            match std::str::from_utf8(&self.data[base + prev..base + end]) {
+                Ok(f) => out.push(f),
+                Err(_) => return false,
+            }
             prev = end;
         }
-        Some(out)
+        true
+    }
+
+    /// Empties the batch for reuse, keeping its buffers.
+    pub fn clear(&mut self) {
+        self.records.clear();
+        self.raw.clear();
+        self.data_used = 0;
+        self.ends_used = 0;
     }
 }
 
@@ -421,8 +439,17 @@ impl<R: Read> RecordReader<R> {
     /// end of file.
     pub fn next_batch(&mut self, max: usize) -> std::io::Result<Batch> {
         let mut b = Batch::default();
-        while b.records.len() < max && self.read_one(&mut b)? {}
+        self.fill_batch(&mut b, max)?;
         Ok(b)
+    }
+
+    /// Like [`RecordReader::next_batch`], reusing `b`'s buffers (a batch
+    /// handed back by the consumer): no fresh pages to fault in and zero
+    /// per batch.
+    pub fn fill_batch(&mut self, b: &mut Batch, max: usize) -> std::io::Result<()> {
+        b.clear();
+        while b.records.len() < max && self.read_one(b)? {}
+        Ok(())
     }
 
     /// Reads one record into `b`; false at end of file.
@@ -597,6 +624,37 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn a_reused_batch_reads_like_fresh_ones() {
+        // Long and short records alternate, so a reused batch holds stale
+        // bytes beyond what the next records write.
+        let mut text = String::from("h1,h2\n");
+        for i in 0..50 {
+            let long = "x".repeat(if i % 2 == 0 { 3000 } else { 1 });
+            text.push_str(&format!("\"{long}\",{i}\n{i},\"a\"\"b\"\n"));
+        }
+        let fresh = read_all(text.as_bytes(), Encoding::Utf8);
+        let mut r = RecordReader::new(text.as_bytes(), Encoding::Utf8, b',');
+        let mut b = Batch::default();
+        let mut got = vec![];
+        loop {
+            r.fill_batch(&mut b, 3).unwrap();
+            if b.is_empty() {
+                break;
+            }
+            for i in 0..b.len() {
+                got.push((
+                    b.records[i].line,
+                    b.raw_text(i),
+                    b.fields(i)
+                        .map(|f| f.iter().map(|s| s.to_string()).collect()),
+                ));
+            }
+        }
+        assert_eq!(got, fresh);
+        assert_eq!(got.len(), 101);
     }
 
     #[test]
