@@ -159,6 +159,10 @@ fn run_inner(
         Some(n) => {
             let mut sink = spill::SpillSink::new(&cfg.temp_dir, n)?;
             ingest::ingest(cfg, &files, progress, &mut st.ing, &mut sink)?;
+            progress.stage(
+                "rows_spilled",
+                serde_json::json!({"partitions": n, "folder": sink.path().display().to_string()}),
+            );
             let (parts, facts) = sink.dedup(&mut st.ing)?;
             (Rows::Spilled(parts), facts)
         }
@@ -227,9 +231,21 @@ fn run_inner(
                 },
                 progress,
             )?,
-            Rows::Spilled(parts) => {
-                for k in 0..parts.n {
-                    let (events, payments) = parts.load(k)?;
+            Rows::Spilled(parts) => std::thread::scope(|s| -> Result<()> {
+                // Partition k+1 is read back while k is reconciled; the
+                // rendezvous channel keeps at most those two in memory.
+                let (tx, rx) = std::sync::mpsc::sync_channel(0);
+                s.spawn(move || {
+                    for k in 0..parts.n {
+                        let loaded = parts.load(k);
+                        let failed = loaded.is_err();
+                        if tx.send(loaded).is_err() || failed {
+                            break;
+                        }
+                    }
+                });
+                for loaded in rx {
+                    let (events, payments) = loaded?;
                     reconcile_into(
                         &ctx,
                         &events,
@@ -243,7 +259,8 @@ fn run_inner(
                         progress,
                     )?;
                 }
-            }
+                Ok(())
+            })?,
         }
         progress.stage(
             "persons_reconciled",

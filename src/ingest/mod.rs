@@ -267,33 +267,20 @@ fn per_row<T>(
     }
 }
 
-/// Where a row is in its file, for a sink that decides later.
-pub struct RowPos<'a> {
-    /// Index of the file's figures in `Ingested::inputs` (in reading order).
-    pub stat: usize,
-    pub line: u64,
-    /// The record's raw bytes (see `reader::Batch::raw`).
-    pub raw: &'a [u8],
-}
-
 /// Where valid events and payments go: kept in memory with the duplicate
 /// rules applied at once ([`MemorySink`]), or spilled to disk partitions
-/// and de-duplicated later (`crate::spill`). A returned reason rejects the
-/// row now.
+/// and de-duplicated later (`crate::spill`). Rows come a batch at a time,
+/// in file order, with their validation outcome; the sink returns the
+/// verdict of every row (a returned reason rejects the row now).
 pub trait RowSink {
-    fn event(&mut self, row: rows::EventRow, at: RowPos<'_>) -> Result<Option<Reason>>;
-    fn payment(&mut self, row: rows::PaymentRow, at: RowPos<'_>) -> Result<Option<Reason>>;
-
-    /// A whole batch of events of the file at `stat`, in file order; the
-    /// verdict of every row. By default decided row by row.
+    /// A batch of events of the file at `stat` (index in
+    /// `Ingested::inputs`).
     fn events(
         &mut self,
         rows: Vec<Checked<rows::EventRow>>,
         batch: &Batch,
         stat: usize,
-    ) -> Result<Vec<Option<Reason>>> {
-        per_row(|r, b: &Batch, i| self.event(r, RowPos::of(b, i, stat)))(rows, batch)
-    }
+    ) -> Result<Vec<Option<Reason>>>;
 
     /// Like [`RowSink::events`], for payments.
     fn payments(
@@ -301,19 +288,7 @@ pub trait RowSink {
         rows: Vec<Checked<rows::PaymentRow>>,
         batch: &Batch,
         stat: usize,
-    ) -> Result<Vec<Option<Reason>>> {
-        per_row(|r, b: &Batch, i| self.payment(r, RowPos::of(b, i, stat)))(rows, batch)
-    }
-}
-
-impl RowPos<'_> {
-    fn of(batch: &Batch, i: usize, stat: usize) -> RowPos<'_> {
-        RowPos {
-            stat,
-            line: batch.records[i].line,
-            raw: batch.raw(i),
-        }
-    }
+    ) -> Result<Vec<Option<Reason>>>;
 }
 
 /// Applies the duplicate rules to a batch at once (shard-parallel, see
@@ -422,22 +397,6 @@ impl RowSink for MemorySink {
             |r| r.payment,
             &mut self.payments,
         ))
-    }
-    fn event(&mut self, r: rows::EventRow, _: RowPos<'_>) -> Result<Option<Reason>> {
-        let v = self.event_dedup.check(r.id, r.fp);
-        if v.is_none() {
-            let mut e = r.event;
-            e.seq = self.events.len() as u64;
-            self.events.push(e);
-        }
-        Ok(v)
-    }
-    fn payment(&mut self, r: rows::PaymentRow, _: RowPos<'_>) -> Result<Option<Reason>> {
-        let v = self.pay_dedup.check(r.id, r.fp);
-        if v.is_none() {
-            self.payments.push(r.payment);
-        }
-        Ok(v)
     }
 }
 

@@ -2,7 +2,7 @@
 //! endian, exact decimals as their 16-byte serialisation. Written and read
 //! by this process only, within one run.
 
-use crate::model::{Action, Event, Insurance, Payment, Period};
+use crate::model::{Action, Event, Id, Insurance, Payment, Period};
 use rust_decimal::Decimal;
 use std::io::{self, BufRead, Write};
 
@@ -67,8 +67,24 @@ fn get_opt(r: &mut impl BufRead) -> io::Result<Option<String>> {
         .transpose()
 }
 
-fn get_str(r: &mut impl BufRead) -> io::Result<String> {
-    get_opt(r)?.ok_or_else(bad)
+/// An id, read straight into its inline form (no heap for short ids).
+fn get_id(r: &mut impl BufRead) -> io::Result<Option<Id>> {
+    let n = u32::from_le_bytes(get::<4>(r)?);
+    if n == u32::MAX {
+        return Ok(None);
+    }
+    let mut buf = [0u8; 64];
+    if n as usize <= buf.len() {
+        let b = &mut buf[..n as usize];
+        r.read_exact(b)?;
+        let s = std::str::from_utf8(b).map_err(|_| bad())?;
+        return Ok(Some(Id::from(s)));
+    }
+    let mut v = vec![0u8; n as usize];
+    r.read_exact(&mut v)?;
+    String::from_utf8(v)
+        .map(|s| Some(Id::from(s)))
+        .map_err(|_| bad())
 }
 
 fn get_dec(r: &mut impl BufRead) -> io::Result<Option<Decimal>> {
@@ -101,9 +117,9 @@ impl Codec for Event {
     }
     fn get(r: &mut impl BufRead) -> io::Result<Self> {
         let seq = u64::from_le_bytes(get::<8>(r)?);
-        let person_id = get_str(r)?;
+        let person_id = get_id(r)?.ok_or_else(bad)?;
         let id_number = get_opt(r)?;
-        let employer_id = get_opt(r)?;
+        let employer_id = get_id(r)?;
         let [ins, act] = get::<2>(r)?;
         let action = match act {
             0 => Action::Decrease,
@@ -113,9 +129,9 @@ impl Codec for Event {
         };
         Ok(Event {
             seq,
-            person_id: person_id.into(),
+            person_id,
             id_number,
-            employer_id: employer_id.map(Into::into),
+            employer_id,
             insurance: insurance(ins)?,
             action,
             period: Period(u32::from_le_bytes(get::<4>(r)?)),
@@ -135,13 +151,13 @@ impl Codec for Payment {
         w.write_all(&self.individual_amount.serialize())
     }
     fn get(r: &mut impl BufRead) -> io::Result<Self> {
-        let person_id = get_str(r)?;
-        let employer_id = get_opt(r)?;
+        let person_id = get_id(r)?.ok_or_else(bad)?;
+        let employer_id = get_id(r)?;
         let ins = insurance(get::<1>(r)?[0])?;
         let period = Period(u32::from_le_bytes(get::<4>(r)?));
         Ok(Payment {
-            person_id: person_id.into(),
-            employer_id: employer_id.map(Into::into),
+            person_id,
+            employer_id,
             insurance: ins,
             period,
             employer_amount: Decimal::deserialize(get::<16>(r)?),

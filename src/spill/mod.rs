@@ -9,8 +9,13 @@
 //! memory; survivors go to *person partitions* split by person_id ranges
 //! (from the sample), so concatenating the partitions' outputs is the
 //! global person_id order. Phase 3 (`run`): partitions are reconciled one
-//! at a time. Memory holds one partition at a time, plus the employer
-//! registry, rates, identity index and rejects.
+//! at a time, the next one read back meanwhile. Memory holds two
+//! partitions at a time, plus the employer registry, rates, identity
+//! index and rejects.
+//!
+//! Rows are encoded for phase 1 on the worker threads, a batch at a time;
+//! the merging thread only appends the bytes to their partition in file
+//! order.
 //!
 //! Spill files live in a private (0700) temporary folder under
 //! `--temp-dir`, removed when the run ends, on success or error.
@@ -19,11 +24,13 @@ pub mod codec;
 
 use crate::error::{Error, Result};
 use crate::ingest::dedup::Deduper;
+use crate::ingest::reader::Batch;
 use crate::ingest::rows::{EventRow, PaymentRow};
-use crate::ingest::{Ingested, Reason, Reject, RowPos, RowSink};
+use crate::ingest::{Checked, Ingested, Reason, Reject, RowSink};
 use crate::model::{Event, Payment};
 use crate::reconcile::identity::IdentityIndex;
 use codec::{Codec, Spilled};
+use rayon::prelude::*;
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
@@ -37,9 +44,12 @@ pub const MEMORY_PER_INPUT_BYTE: u64 = 4;
 /// (`None`: it fits in memory).
 pub fn partitions_for(input_bytes: u64, limit: u64) -> Option<usize> {
     let need = input_bytes.saturating_mul(MEMORY_PER_INPUT_BYTE);
-    // A third of the budget per partition: the rest is for what stays
-    // resident (registry, rates, identity index, rejects, buffers).
-    let per_part = (limit / 3).max(1);
+    // A sixth of the budget per partition: two partitions are in memory
+    // at once (phase 2 decides two in parallel on two threads; phase 3
+    // reads the next while reconciling one), with room for their outputs
+    // and for what stays resident (registry, rates, identity index,
+    // rejects, buffers).
+    let per_part = (limit / 6).max(1);
     (need > limit).then(|| need.div_ceil(per_part).max(2) as usize)
 }
 
@@ -96,7 +106,11 @@ fn open(path: &Path) -> Result<BufReader<File>> {
 
 fn read_all<T: Codec>(path: &Path) -> Result<Vec<Spilled<T>>> {
     let mut r = open(path)?;
-    let mut out = Vec::new();
+    // A spilled row takes at least this many bytes: sizing the vector up
+    // front saves copying it while it grows.
+    const MIN_SPILLED: u64 = 96;
+    let len = std::fs::metadata(path).map_or(0, |m| m.len());
+    let mut out = Vec::with_capacity((len / MIN_SPILLED) as usize);
     while let Some(rec) =
         Spilled::<T>::get(&mut r).map_err(|e| Error::io(path, "cannot read spill file", e))?
     {
@@ -155,12 +169,6 @@ impl SpillSink {
         self.dir.path()
     }
 
-    fn sample(&mut self, person: &str) {
-        if hash64(person.as_bytes()) % SAMPLE_ONE_IN == 0 && !self.sample.contains(person) {
-            self.sample.insert(person.to_string());
-        }
-    }
-
     fn file(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
@@ -170,43 +178,110 @@ fn write_err(path: PathBuf) -> impl FnOnce(std::io::Error) -> Error {
     move |e| Error::io(path, "cannot write spill file", e)
 }
 
-impl RowSink for SpillSink {
-    fn event(&mut self, r: EventRow, at: RowPos<'_>) -> Result<Option<Reason>> {
-        self.sample(&r.event.person_id);
-        let p = dedup_part(r.id, r.fp, self.n);
-        let mut row = r.event;
-        row.seq = self.event_seq;
-        let rec = Spilled {
-            seq: self.event_seq,
-            stat: at.stat as u32,
-            line: at.line,
-            fp: r.fp,
-            id: r.id,
-            raw: at.raw.to_vec(),
-            row,
+impl SpillSink {
+    /// Phase 1 for one batch of one kind: valid rows are numbered in file
+    /// order, encoded in parallel and appended to their dedup partitions.
+    /// Every row passes here; the duplicate rules decide in phase 2.
+    fn spill_batch<R: Send, T: Codec + Send>(
+        &mut self,
+        rows: Vec<Checked<R>>,
+        batch: &Batch,
+        stat: usize,
+        kind: &str,
+        split: impl Fn(R, u64) -> (Option<u128>, u128, T) + Sync,
+        person: impl Fn(&T) -> &str + Sync,
+    ) -> Result<Vec<Option<Reason>>> {
+        let verdicts: Vec<Option<Reason>> =
+            rows.iter().map(|r| r.as_ref().err().copied()).collect();
+        let first = if kind == "events" {
+            self.event_seq
+        } else {
+            self.payment_seq
         };
-        self.event_seq += 1;
-        let path = self.file(&format!("dedup-events-{p}"));
-        rec.put(&mut self.events[p]).map_err(write_err(path))?;
-        Ok(None)
+        let mut seqs = Vec::with_capacity(rows.len());
+        let mut next = first;
+        for v in &verdicts {
+            seqs.push(next);
+            next += u64::from(v.is_none());
+        }
+        let n = self.n;
+        let encoded: Vec<Option<(usize, Vec<u8>, Option<String>)>> = rows
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let (id, fp, row) = split(r.ok()?, seqs[i]);
+                let p = person(&row);
+                let sampled = (hash64(p.as_bytes()) % SAMPLE_ONE_IN == 0).then(|| p.to_string());
+                let rec = Spilled {
+                    seq: seqs[i],
+                    stat: stat as u32,
+                    line: batch.records[i].line,
+                    fp,
+                    id,
+                    raw: batch.raw(i).to_vec(),
+                    row,
+                };
+                let mut buf = Vec::with_capacity(256);
+                rec.put(&mut buf).ok()?;
+                Some((dedup_part(id, fp, n), buf, sampled))
+            })
+            .collect();
+        if kind == "events" {
+            self.event_seq = next;
+        } else {
+            self.payment_seq = next;
+        }
+        for (part, bytes, sampled) in encoded.into_iter().flatten() {
+            if let Some(p) = sampled {
+                self.sample.insert(p);
+            }
+            let w = if kind == "events" {
+                &mut self.events[part]
+            } else {
+                &mut self.payments[part]
+            };
+            w.write_all(&bytes)
+                .map_err(write_err(self.file(&format!("dedup-{kind}-{part}"))))?;
+        }
+        Ok(verdicts)
+    }
+}
+
+impl RowSink for SpillSink {
+    fn events(
+        &mut self,
+        rows: Vec<Checked<EventRow>>,
+        batch: &Batch,
+        stat: usize,
+    ) -> Result<Vec<Option<Reason>>> {
+        self.spill_batch(
+            rows,
+            batch,
+            stat,
+            "events",
+            |r, seq| {
+                let mut e = r.event;
+                e.seq = seq;
+                (r.id, r.fp, e)
+            },
+            |e: &Event| &e.person_id,
+        )
     }
 
-    fn payment(&mut self, r: PaymentRow, at: RowPos<'_>) -> Result<Option<Reason>> {
-        self.sample(&r.payment.person_id);
-        let p = dedup_part(r.id, r.fp, self.n);
-        let rec = Spilled {
-            seq: self.payment_seq,
-            stat: at.stat as u32,
-            line: at.line,
-            fp: r.fp,
-            id: r.id,
-            raw: at.raw.to_vec(),
-            row: r.payment,
-        };
-        self.payment_seq += 1;
-        let path = self.file(&format!("dedup-payments-{p}"));
-        rec.put(&mut self.payments[p]).map_err(write_err(path))?;
-        Ok(None)
+    fn payments(
+        &mut self,
+        rows: Vec<Checked<PaymentRow>>,
+        batch: &Batch,
+        stat: usize,
+    ) -> Result<Vec<Option<Reason>>> {
+        self.spill_batch(
+            rows,
+            batch,
+            stat,
+            "payments",
+            |r, _| (r.id, r.fp, r.payment),
+            |p: &Payment| &p.person_id,
+        )
     }
 }
 
@@ -217,6 +292,9 @@ pub struct Facts {
     pub referenced: BTreeSet<String>,
     pub payments_accepted: u64,
     pub payments_accepted_net: rust_decimal::Decimal,
+    /// The last employer referenced: rows come in runs of one employer,
+    /// so most rows skip the set lookup.
+    last_reference: Option<crate::model::Id>,
 }
 
 impl Facts {
@@ -235,9 +313,13 @@ impl Facts {
 
     fn reference(&mut self, employer: Option<&str>) {
         if let Some(id) = employer {
+            if self.last_reference.as_deref() == Some(id) {
+                return;
+            }
             if !self.referenced.contains(id) {
                 self.referenced.insert(id.to_string());
             }
+            self.last_reference = Some(id.into());
         }
     }
 }
@@ -260,10 +342,29 @@ impl PersonParts {
     }
 }
 
-/// Applies the duplicate rules of one kind to one dedup partition and
-/// routes survivors to person partitions.
-fn dedup_kind<T: Codec>(
-    recs: Vec<Spilled<T>>,
+/// Phase 2 for one dedup partition (run on a worker thread): its rows
+/// back in file order, each with the verdict of the duplicate rules.
+fn decide<T: Codec>(path: &Path) -> Result<Vec<(Spilled<T>, Option<Reason>)>> {
+    let mut recs = read_all::<T>(path)?;
+    let _ = std::fs::remove_file(path);
+    recs.sort_unstable_by_key(|r| r.seq);
+    let mut d = Deduper::default();
+    Ok(recs
+        .into_iter()
+        .map(|r| {
+            let v = d.check(r.id, r.fp);
+            (r, v)
+        })
+        .collect())
+}
+
+/// Decides the dedup partitions of one kind, as many at a time as there
+/// are threads, and applies the verdicts in partition order (so the
+/// person partitions' contents do not depend on the thread count):
+/// rejects and file figures into `ing`, survivors to `keep` and to their
+/// person partition.
+fn dedup_kind<T: Codec + Send>(
+    parts: &[PathBuf],
     ing: &mut Ingested,
     person_of: impl Fn(&T) -> &str,
     splitters: &[String],
@@ -271,23 +372,24 @@ fn dedup_kind<T: Codec>(
     out_names: &[PathBuf],
     mut keep: impl FnMut(&T),
 ) -> Result<()> {
-    let mut recs = recs;
-    recs.sort_unstable_by_key(|r| r.seq);
-    let mut d = Deduper::default();
-    for r in recs {
-        match d.check(r.id, r.fp) {
-            Some(reason) => {
-                let st = &mut ing.inputs[r.stat as usize];
-                st.accepted -= 1;
-                st.rejected += 1;
-                ing.rejects.push(Reject {
-                    file: st.path.clone(),
-                    line: r.line,
-                    reason,
-                    raw: String::from_utf8_lossy(&r.raw).into_owned(),
-                });
-            }
-            None => {
+    let threads = rayon::current_num_threads().max(1);
+    for chunk in parts.chunks(threads) {
+        let decided: Vec<Result<Vec<(Spilled<T>, Option<Reason>)>>> =
+            chunk.par_iter().map(|p| decide::<T>(p)).collect();
+        for recs in decided {
+            for (r, verdict) in recs? {
+                if let Some(reason) = verdict {
+                    let st = &mut ing.inputs[r.stat as usize];
+                    st.accepted -= 1;
+                    st.rejected += 1;
+                    ing.rejects.push(Reject {
+                        file: st.path.clone(),
+                        line: r.line,
+                        reason,
+                        raw: String::from_utf8_lossy(&r.raw).into_owned(),
+                    });
+                    continue;
+                }
                 keep(&r.row);
                 let k = splitters.partition_point(|s| s.as_str() <= person_of(&r.row));
                 let slim = Spilled {
@@ -345,34 +447,29 @@ impl SpillSink {
             .map(|p| create(p))
             .collect::<Result<Vec<_>>>()?;
         let mut facts = Facts::default();
-        for i in 0..n {
-            let path = self.file(&format!("dedup-events-{i}"));
-            let recs = read_all::<Event>(&path)?;
-            let _ = std::fs::remove_file(&path);
-            dedup_kind(
-                recs,
-                ing,
-                |e: &Event| e.person_id.as_str(),
-                &splitters,
-                &mut ev_out,
-                &ev_names,
-                |e| facts.add_event(e),
-            )?;
-        }
-        for i in 0..n {
-            let path = self.file(&format!("dedup-payments-{i}"));
-            let recs = read_all::<Payment>(&path)?;
-            let _ = std::fs::remove_file(&path);
-            dedup_kind(
-                recs,
-                ing,
-                |p: &Payment| p.person_id.as_str(),
-                &splitters,
-                &mut py_out,
-                &py_names,
-                |p| facts.add_payment(p),
-            )?;
-        }
+        let names = |kind: &str| -> Vec<PathBuf> {
+            (0..n)
+                .map(|i| self.file(&format!("dedup-{kind}-{i}")))
+                .collect()
+        };
+        dedup_kind(
+            &names("events"),
+            ing,
+            |e: &Event| e.person_id.as_str(),
+            &splitters,
+            &mut ev_out,
+            &ev_names,
+            |e| facts.add_event(e),
+        )?;
+        dedup_kind(
+            &names("payments"),
+            ing,
+            |p: &Payment| p.person_id.as_str(),
+            &splitters,
+            &mut py_out,
+            &py_names,
+            |p| facts.add_payment(p),
+        )?;
         for (w, p) in ev_out
             .iter_mut()
             .chain(py_out.iter_mut())
@@ -397,7 +494,7 @@ mod tests {
     #[test]
     fn partition_count_follows_the_budget() {
         assert_eq!(partitions_for(100, 1 << 30), None);
-        assert_eq!(partitions_for(1 << 30, 1 << 30), Some(13));
-        assert_eq!(partitions_for(300, 1000), Some(4));
+        assert_eq!(partitions_for(1 << 30, 1 << 30), Some(25));
+        assert_eq!(partitions_for(300, 1000), Some(8));
     }
 }
