@@ -96,3 +96,59 @@ fn spill_files_are_removed_when_the_run_fails() {
     .code(5);
     assert!(leftovers(&w.path("tmp")).is_empty());
 }
+
+/// Regression: a refund of a zero personal share makes that share a
+/// negative zero in memory; a make-up detail then printed `-0.00` when the
+/// rows stayed in memory and `0.00` when they went through a spill file.
+/// Details now format money like the money columns.
+#[test]
+fn zero_principal_reads_the_same_in_memory_and_spilled() {
+    let w = Workdir::new();
+    w.input(
+        "employers.csv",
+        "employer_id,name,credit_code,status,status_date,region,archive_transferred\n\
+         E2,乙公司,,dissolved,2023-11-19,230103,\n",
+    );
+    w.input(
+        "rates.csv",
+        "region,insurance,from,to,employer_rate,individual_rate,base_floor,base_ceiling\n\
+         *,injury,2022-01,2022-12,0.004,0,3375.00,16878.00\n",
+    );
+    w.input(
+        "events.csv",
+        "event_id,person_id,id_number,name,employer_id,insurance,action,period,base,reason\n\
+         V1,P1,,,E2,injury,increase,2022-01,4089.00,\n",
+    );
+    w.input(
+        "payments.csv",
+        "payment_id,person_id,employer_id,insurance,period,base,employer_amount,individual_amount,paid_on,kind\n\
+         Y1,P1,E2,injury,2022-01,4089.00,12.59,0.00,2022-02-15,\n\
+         Y2,P1,E2,injury,2022-02,4089.00,12.00,0.00,2022-03-15,\n\
+         Y3,P1,E2,injury,2022-02,4089.00,5.00,0.00,2022-03-16,\n\
+         Y4,P1,E2,injury,2022-02,4089.00,5.00,0.00,2022-04-08,refund\n",
+    );
+    let args = |out: &'static str| {
+        vec![
+            "run",
+            "in",
+            "--out",
+            out,
+            "--as-of",
+            "2022-11-20",
+            "--through",
+            "2022-02",
+            "--quiet",
+            "--temp-dir",
+            "tmp",
+        ]
+    };
+    w.cmd(&args("out")).assert().success();
+    let mut spill = args("spill");
+    spill.extend(["--memory-limit", "1K"]);
+    w.cmd(&spill).assert().success();
+    let mem = w.read("out/exceptions.csv");
+    assert!(mem.contains("2 month(s) unpaid"), "{mem}");
+    assert!(mem.contains("personal account 0.00)"), "{mem}");
+    assert!(!mem.contains("-0.00"), "{mem}");
+    assert_eq!(mem, w.read("spill/exceptions.csv"));
+}

@@ -6,6 +6,7 @@ use super::spells::{self, Coverage, Spell};
 use super::Context;
 use crate::model::{Event, Id, Insurance, Payment, Period};
 use crate::outcome::{Finding, FindingKind, LedgerRow, MakeupCase, PersonRow, Status, Totals};
+use crate::output::csvw::money;
 use rust_decimal::{Decimal, RoundingStrategy};
 use std::collections::BTreeMap;
 
@@ -319,8 +320,8 @@ pub fn reconcile(
             months: Some(c.months),
             amount: Some(case.total()),
             detail: format!(
-                "Employer {e} is {} since {closed_on}; {} month(s) unpaid: principal {:.2} (employer {:.2}, personal account {:.2}) plus late fee {:.2}.",
-                emp.status.name(), c.months, c.pe + c.pi, c.pe, c.pi, c.fee
+                "Employer {e} is {} since {closed_on}; {} month(s) unpaid: principal {} (employer {}, personal account {}) plus late fee {}.",
+                emp.status.name(), c.months, money(c.pe + c.pi), money(c.pe), money(c.pi), money(c.fee)
             ),
         };
         if emp.archive_transferred != Some(true) {

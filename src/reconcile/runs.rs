@@ -3,6 +3,7 @@
 
 use crate::model::{Id, Insurance, Period};
 use crate::outcome::{Finding, FindingKind};
+use crate::output::csvw::money;
 use rust_decimal::Decimal;
 use std::collections::BTreeSet;
 
@@ -126,9 +127,9 @@ fn detail(r: &Run) -> String {
     let others: Vec<&str> = r.others.iter().map(String::as_str).collect();
     match r.kind {
         FindingKind::ContributionGap => format!("No enrolment and no payment in {span} between covered months (断缴)."),
-        FindingKind::Arrears => format!("Contributions due {at} were not paid in full for {span}; shortfall {:.2}.", r.amount),
-        FindingKind::Overpayment => format!("Paid more than due {at} for {span}; excess {:.2} held in suspense.", r.amount),
-        FindingKind::UnmatchedPayment => format!("Payments for {span} with no enrolment covering them; {:.2} held in suspense.", r.amount),
+        FindingKind::Arrears => format!("Contributions due {at} were not paid in full for {span}; shortfall {}.", money(r.amount)),
+        FindingKind::Overpayment => format!("Paid more than due {at} for {span}; excess {} held in suspense.", money(r.amount)),
+        FindingKind::UnmatchedPayment => format!("Payments for {span} with no enrolment covering them; {} held in suspense.", money(r.amount)),
         FindingKind::PayerMismatch => format!("Months {span} covered {at} were paid (in part) by another payer."),
         FindingKind::NoRate => format!("No rate row applies {at} for {span}; due not computed."),
         FindingKind::BaseClamped => format!("Contribution base clamped into the rate row's floor/ceiling for {} month(s).", r.months),

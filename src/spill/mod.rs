@@ -205,7 +205,10 @@ impl SpillSink {
             next += u64::from(v.is_none());
         }
         let n = self.n;
-        let encoded: Vec<Option<(usize, Vec<u8>, Option<String>)>> = rows
+        // Per valid row: dedup partition, encoded bytes, the person id if
+        // it is in the sample.
+        type Encoded = Option<(usize, Vec<u8>, Option<String>)>;
+        let encoded: Vec<Encoded> = rows
             .into_par_iter()
             .enumerate()
             .map(|(i, r)| {
@@ -342,20 +345,63 @@ impl PersonParts {
     }
 }
 
+/// One row of a dedup partition after phase 2's verdict.
+enum Decided<T> {
+    /// Rejected: where it came from and why.
+    Rejected {
+        stat: u32,
+        line: u64,
+        reason: Reason,
+        raw: Vec<u8>,
+    },
+    /// Kept: the row (for the facts), its person partition and its
+    /// encoding there.
+    Kept { row: T, part: usize, bytes: Vec<u8> },
+}
+
 /// Phase 2 for one dedup partition (run on a worker thread): its rows
-/// back in file order, each with the verdict of the duplicate rules.
-fn decide<T: Codec>(path: &Path) -> Result<Vec<(Spilled<T>, Option<Reason>)>> {
+/// back in file order with the verdict of the duplicate rules, survivors
+/// already encoded for their person partition.
+fn decide<T: Codec>(
+    path: &Path,
+    splitters: &[String],
+    person_of: &(impl Fn(&T) -> &str + Sync),
+) -> Result<Vec<Decided<T>>> {
     let mut recs = read_all::<T>(path)?;
     let _ = std::fs::remove_file(path);
     recs.sort_unstable_by_key(|r| r.seq);
     let mut d = Deduper::default();
-    Ok(recs
-        .into_iter()
-        .map(|r| {
-            let v = d.check(r.id, r.fp);
-            (r, v)
-        })
-        .collect())
+    let mut out = Vec::with_capacity(recs.len());
+    for r in recs {
+        if let Some(reason) = d.check(r.id, r.fp) {
+            out.push(Decided::Rejected {
+                stat: r.stat,
+                line: r.line,
+                reason,
+                raw: r.raw,
+            });
+            continue;
+        }
+        let part = splitters.partition_point(|s| s.as_str() <= person_of(&r.row));
+        let slim = Spilled {
+            seq: r.seq,
+            stat: 0,
+            line: 0,
+            fp: 0,
+            id: None,
+            raw: Vec::new(),
+            row: r.row,
+        };
+        let mut bytes = Vec::with_capacity(128);
+        slim.put(&mut bytes)
+            .map_err(|e| Error::io(path, "cannot encode spill record", e))?;
+        out.push(Decided::Kept {
+            row: slim.row,
+            part,
+            bytes,
+        });
+    }
+    Ok(out)
 }
 
 /// Decides the dedup partitions of one kind, as many at a time as there
@@ -366,7 +412,7 @@ fn decide<T: Codec>(path: &Path) -> Result<Vec<(Spilled<T>, Option<Reason>)>> {
 fn dedup_kind<T: Codec + Send>(
     parts: &[PathBuf],
     ing: &mut Ingested,
-    person_of: impl Fn(&T) -> &str,
+    person_of: impl Fn(&T) -> &str + Sync,
     splitters: &[String],
     outs: &mut [BufWriter<File>],
     out_names: &[PathBuf],
@@ -374,35 +420,36 @@ fn dedup_kind<T: Codec + Send>(
 ) -> Result<()> {
     let threads = rayon::current_num_threads().max(1);
     for chunk in parts.chunks(threads) {
-        let decided: Vec<Result<Vec<(Spilled<T>, Option<Reason>)>>> =
-            chunk.par_iter().map(|p| decide::<T>(p)).collect();
+        let decided: Vec<Result<Vec<Decided<T>>>> = chunk
+            .par_iter()
+            .map(|p| decide::<T>(p, splitters, &person_of))
+            .collect();
         for recs in decided {
-            for (r, verdict) in recs? {
-                if let Some(reason) = verdict {
-                    let st = &mut ing.inputs[r.stat as usize];
-                    st.accepted -= 1;
-                    st.rejected += 1;
-                    ing.rejects.push(Reject {
-                        file: st.path.clone(),
-                        line: r.line,
+            for r in recs? {
+                match r {
+                    Decided::Rejected {
+                        stat,
+                        line,
                         reason,
-                        raw: String::from_utf8_lossy(&r.raw).into_owned(),
-                    });
-                    continue;
+                        raw,
+                    } => {
+                        let st = &mut ing.inputs[stat as usize];
+                        st.accepted -= 1;
+                        st.rejected += 1;
+                        ing.rejects.push(Reject {
+                            file: st.path.clone(),
+                            line,
+                            reason,
+                            raw: String::from_utf8_lossy(&raw).into_owned(),
+                        });
+                    }
+                    Decided::Kept { row, part, bytes } => {
+                        keep(&row);
+                        outs[part]
+                            .write_all(&bytes)
+                            .map_err(write_err(out_names[part].clone()))?;
+                    }
                 }
-                keep(&r.row);
-                let k = splitters.partition_point(|s| s.as_str() <= person_of(&r.row));
-                let slim = Spilled {
-                    seq: r.seq,
-                    stat: 0,
-                    line: 0,
-                    fp: 0,
-                    id: None,
-                    raw: Vec::new(),
-                    row: r.row,
-                };
-                slim.put(&mut outs[k])
-                    .map_err(write_err(out_names[k].clone()))?;
             }
         }
     }
