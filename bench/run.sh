@@ -123,6 +123,8 @@ for d in "${DATASETS[@]}"; do
   measure csv_scan "$o/scan" "$SCAN" "$in"/employers.csv "$in"/events.csv "$in"/payments.csv "$in"/rates.csv
   log "$d: contrib-recon run"
   measure contrib_recon "$o/recon" "$BIN" run "$in" --out "$o/recon" --as-of $AS_OF --through $THROUGH --quiet
+  log "$d: contrib-recon run --threads 1"
+  measure contrib_recon_t1 "$o/recon_t1" "$BIN" run "$in" --out "$o/recon_t1" --as-of $AS_OF --through $THROUGH --quiet --threads 1
   log "$d: duckdb peer"
   duck_mem=()
   [ -n "${DUCKDB_MEMORY_LIMIT:-}" ] && duck_mem=(--memory-limit "$DUCKDB_MEMORY_LIMIT")
@@ -145,15 +147,27 @@ print("| tool | wall s | CPU s (user+sys) | peak RSS MiB | MB/s (input/wall) | e
 print("|---|---:|---:|---:|---:|---:|")
 names = {"csv_scan": "csv crate ByteRecord scan, 1 thread (floor)",
          "contrib_recon": "contrib-recon run",
+         "contrib_recon_t1": "contrib-recon run --threads 1",
          "contrib_recon_1G": "contrib-recon run --memory-limit 1G",
          "duckdb": "DuckDB peer (ledger + pooling only)"}
-for k in ["csv_scan", "contrib_recon", "contrib_recon_1G", "duckdb"]:
+for k in ["csv_scan", "contrib_recon", "contrib_recon_t1", "contrib_recon_1G", "duckdb"]:
     if k in rows:
         wall, cpu, rss, rc = rows[k]
         print(f"| {names[k]} | {wall:.2f} | {cpu:.2f} | {rss/1024:,.0f} | {mb/max(wall,1e-9):,.1f} | {rc} |")
+print()
 if "contrib_recon" in rows and "duckdb" in rows:
     r, k = rows["contrib_recon"], rows["duckdb"]
-    print(f"\nDuckDB / contrib-recon: wall {k[0]/max(r[0],1e-9):.2f}x, peak RSS {k[2]/max(r[2],1):.2f}x")
+    print(f"- DuckDB / contrib-recon: wall {k[0]/max(r[0],1e-9):.2f}x, peak RSS {k[2]/max(r[2],1):.2f}x (target: wall >= 5x)")
+if "contrib_recon" in rows and "csv_scan" in rows:
+    r, c = rows["contrib_recon"], rows["csv_scan"]
+    print(f"- contrib-recon / csv scan: wall {r[0]/max(c[0],1e-9):.1f}x (target: <= 4x)")
+if "contrib_recon" in rows and "contrib_recon_t1" in rows:
+    r, t = rows["contrib_recon"], rows["contrib_recon_t1"]
+    print(f"- --threads 1 / all threads: wall {t[0]/max(r[0],1e-9):.2f}x (target: >= 1.8x on 2 cores)")
+if "contrib_recon" in rows and "contrib_recon_1G" in rows:
+    r, g = rows["contrib_recon"], rows["contrib_recon_1G"]
+    print(f"- --memory-limit 1G / unlimited: wall {g[0]/max(r[0],1e-9):.2f}x (target: <= 1.5x), "
+          f"peak RSS {g[2]/1024:,.0f} MiB (target: <= 1024 MiB)")
 # Correctness cross-check.
 try:
     rs = json.load(open(os.path.join(o, "recon", "summary.json")))
