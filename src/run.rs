@@ -124,7 +124,9 @@ fn failed_summary(cfg: &RunConfig, st: &State, e: &Error, started: Instant) -> s
 
 /// Where the valid events and payments are after ingest.
 enum Rows {
-    Memory(ingest::MemorySink),
+    /// Events and payments (the duplicate maps are dropped once ingest
+    /// is over).
+    Memory(Vec<crate::model::Event>, Vec<crate::model::Payment>),
     Spilled(spill::PersonParts),
 }
 
@@ -154,7 +156,7 @@ fn run_inner(
             let mut facts = spill::Facts::default();
             sink.events.iter().for_each(|e| facts.add_event(e));
             sink.payments.iter().for_each(|p| facts.add_payment(p));
-            (Rows::Memory(sink), facts)
+            (Rows::Memory(sink.events, sink.payments), facts)
         }
         Some(n) => {
             let mut sink = spill::SpillSink::new(&cfg.temp_dir, n)?;
@@ -219,10 +221,10 @@ fn run_inner(
         let mut w = output::Writer::create(&staging.dir)?;
         w.write_global_findings(&global)?;
         match &rows {
-            Rows::Memory(sink) => reconcile_into(
+            Rows::Memory(events, payments) => reconcile_into(
                 &ctx,
-                &sink.events,
-                &sink.payments,
+                events,
+                payments,
                 &mut w,
                 &mut Tally {
                     counts: &mut st.counts,
