@@ -22,6 +22,10 @@ pub fn money(d: Decimal) -> String {
 /// Money as written, in cents: rounded to two decimals, half away from
 /// zero.
 pub fn cents(d: Decimal) -> i128 {
+    // Most amounts already have at most two decimals: scale them exactly.
+    if d.scale() <= 2 {
+        return d.mantissa() * [100, 10, 1][d.scale() as usize];
+    }
     let mut r = d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
     r.rescale(2);
     r.mantissa()
@@ -40,7 +44,10 @@ pub fn push_money(out: &mut String, d: Decimal) {
     }
     let abs = cents.unsigned_abs();
     let mut b = itoa::Buffer::new();
-    out.push_str(b.format(abs / 100));
+    match u64::try_from(abs / 100) {
+        Ok(yuan) => out.push_str(b.format(yuan)),
+        Err(_) => out.push_str(b.format(abs / 100)),
+    }
     out.push('.');
     let c = (abs % 100) as u8;
     out.push(char::from(b'0' + c / 10));
@@ -124,7 +131,10 @@ pub fn opt_money(d: Option<Decimal>) -> String {
 
 /// Appends one field, quoted only when needed.
 pub fn push_field(line: &mut String, field: &str) {
-    if field.contains([',', '"', '\n', '\r']) {
+    if field
+        .bytes()
+        .any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
+    {
         line.push('"');
         line.push_str(&field.replace('"', "\"\""));
         line.push('"');

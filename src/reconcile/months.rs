@@ -8,6 +8,7 @@ use crate::model::{Event, Id, Insurance, Payment, Period};
 use crate::outcome::{Finding, FindingKind, LedgerRow, MakeupCase, PersonRow, Status, Totals};
 use crate::output::csvw::money;
 use rust_decimal::{Decimal, RoundingStrategy};
+use smallvec::SmallVec;
 use std::collections::BTreeMap;
 
 /// Payments of one month.
@@ -16,7 +17,7 @@ struct MonthPay {
     employer: Decimal,
     individual: Decimal,
     /// Distinct payers (`None`: an individual).
-    payers: Vec<Option<Id>>,
+    payers: SmallVec<[Option<Id>; 1]>,
 }
 
 /// What one person-insurance contributes to the outputs.
@@ -138,6 +139,11 @@ pub fn reconcile(
     let tol = ctx.tolerance;
     let zero = Decimal::ZERO;
     out.ledger.reserve_exact(months.len());
+    // Registry look-ups per spell, not per month.
+    let regions: Vec<Option<&str>> = spells
+        .iter()
+        .map(|s| ctx.region(s.employer.as_deref()))
+        .collect();
     let mut covering: Vec<usize> = Vec::with_capacity(spells.len());
     for m in months {
         let pay = pays.get(&m);
@@ -210,7 +216,7 @@ pub fn reconcile(
             }
         }
         let raw_base = sp.base_at(m);
-        let rate = ctx.rates.lookup(ctx.region(emp), insurance, m);
+        let rate = ctx.rates.lookup(regions[primary], insurance, m);
         let mut row = LedgerRow {
             insurance,
             period: m,
