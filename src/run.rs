@@ -143,10 +143,11 @@ fn run_inner(
         .map(|m| m.len())
         .sum();
     progress.set_total_bytes(total);
-    let partitions = spill::partitions_for(total, cfg.memory_limit);
+    let need = spill::memory_need(&files);
+    let partitions = spill::partitions_for(need, cfg.memory_limit);
     progress.stage(
         "plan",
-        serde_json::json!({"input_bytes": total, "memory_limit": cfg.memory_limit, "spill_partitions": partitions}),
+        serde_json::json!({"input_bytes": total, "memory_need": need, "memory_limit": cfg.memory_limit, "spill_partitions": partitions}),
     );
     // Ingest into memory, or spill; then the facts every person needs.
     let (rows, facts) = match partitions {

@@ -10,6 +10,7 @@
 //! rejected for every file; every reject carries file, line, reason and raw
 //! text; output is independent of the thread count.
 
+pub mod decode;
 pub mod dedup;
 pub mod discover;
 pub mod header;

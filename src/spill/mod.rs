@@ -36,14 +36,40 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-/// Bytes of memory one byte of CSV input takes once parsed and indexed
-/// (measured on the conformance sample scaled up: ~3.1; rounded up).
-pub const MEMORY_PER_INPUT_BYTE: u64 = 4;
+/// Memory one accepted payment row takes in an in-memory run: the row
+/// (88 bytes), its duplicate-map entry, grouping indexes and its share of
+/// the output batches in flight (the generated medium dataset peaks at
+/// ~160 bytes a row, events included; rounded up).
+pub const MEMORY_PER_PAYMENT: u64 = 192;
+/// The same for an event row, which also carries the ID number, name and
+/// reason text.
+pub const MEMORY_PER_EVENT: u64 = 320;
+/// Bytes of memory per input byte for the other inputs (registry, rates).
+pub const MEMORY_PER_OTHER_BYTE: u64 = 4;
 
-/// How many partitions a run over `input_bytes` needs under `limit`
-/// (`None`: it fits in memory).
-pub fn partitions_for(input_bytes: u64, limit: u64) -> Option<usize> {
-    let need = input_bytes.saturating_mul(MEMORY_PER_INPUT_BYTE);
+/// The memory an in-memory run over `files` is expected to need: rows
+/// (estimated from each file's size and line length) times their cost,
+/// so that files of short rows are not underestimated.
+pub fn memory_need(files: &[crate::ingest::discover::InputFile]) -> u64 {
+    use crate::config::InputKind;
+    files
+        .iter()
+        .map(|f| {
+            let rows = crate::ingest::estimate_rows(&f.path) as u64;
+            match f.kind {
+                InputKind::Payments => rows.saturating_mul(MEMORY_PER_PAYMENT),
+                InputKind::Events => rows.saturating_mul(MEMORY_PER_EVENT),
+                InputKind::Employers | InputKind::Rates => std::fs::metadata(&f.path)
+                    .map_or(0, |m| m.len())
+                    .saturating_mul(MEMORY_PER_OTHER_BYTE),
+            }
+        })
+        .fold(0u64, u64::saturating_add)
+}
+
+/// How many partitions a run that needs `need` bytes in memory (see
+/// [`memory_need`]) takes under `limit` (`None`: it fits in memory).
+pub fn partitions_for(need: u64, limit: u64) -> Option<usize> {
     // A sixth of the budget per partition: two partitions are in memory
     // at once (phase 2 decides two in parallel on two threads; phase 3
     // reads the next while reconciling one), with room for their outputs
@@ -541,7 +567,8 @@ mod tests {
     #[test]
     fn partition_count_follows_the_budget() {
         assert_eq!(partitions_for(100, 1 << 30), None);
-        assert_eq!(partitions_for(1 << 30, 1 << 30), Some(25));
-        assert_eq!(partitions_for(300, 1000), Some(8));
+        assert_eq!(partitions_for(1 << 30, 1 << 30), None);
+        assert_eq!(partitions_for(4 << 30, 1 << 30), Some(25));
+        assert_eq!(partitions_for(1200, 1000), Some(8));
     }
 }
