@@ -21,12 +21,13 @@
 //! `--temp-dir`, removed when the run ends, on success or error.
 
 pub mod codec;
+mod phase2;
 
+use crate::config::InputKind;
 use crate::error::{Error, Result};
-use crate::ingest::dedup::Deduper;
 use crate::ingest::reader::Batch;
 use crate::ingest::rows::{EventRow, PaymentRow};
-use crate::ingest::{Checked, Ingested, Reason, Reject, RowSink};
+use crate::ingest::{Checked, Reason, RowSink};
 use crate::model::{Event, Payment};
 use crate::reconcile::identity::IdentityIndex;
 use codec::{Codec, Spilled};
@@ -51,7 +52,6 @@ pub const MEMORY_PER_OTHER_BYTE: u64 = 4;
 /// (estimated from each file's size and line length) times their cost,
 /// so that files of short rows are not underestimated.
 pub fn memory_need(files: &[crate::ingest::discover::InputFile]) -> u64 {
-    use crate::config::InputKind;
     files
         .iter()
         .map(|f| {
@@ -70,12 +70,14 @@ pub fn memory_need(files: &[crate::ingest::discover::InputFile]) -> u64 {
 /// How many partitions a run that needs `need` bytes in memory (see
 /// [`memory_need`]) takes under `limit` (`None`: it fits in memory).
 pub fn partitions_for(need: u64, limit: u64) -> Option<usize> {
-    // A sixth of the budget per partition: two partitions are in memory
+    // An eighth of the budget per partition: two partitions are in memory
     // at once (phase 2 decides two in parallel on two threads; phase 3
-    // reads the next while reconciling one), with room for their outputs
-    // and for what stays resident (registry, rates, identity index,
-    // rejects, buffers).
-    let per_part = (limit / 6).max(1);
+    // reads the next while reconciling one), a spilled row in phase 2
+    // also carries its raw text and its encoding for phase 3, and what
+    // stays resident (registry, rates, identity index, rejects, buffers)
+    // needs room too. At a sixth the 5 GB set peaked at 991 MiB under
+    // `--memory-limit 1G`.
+    let per_part = (limit / 8).max(1);
     (need > limit).then(|| need.div_ceil(per_part).max(2) as usize)
 }
 
@@ -149,11 +151,41 @@ fn read_all<T: Codec>(path: &Path) -> Result<Vec<Spilled<T>>> {
 pub struct SpillSink {
     dir: tempfile::TempDir,
     n: usize,
-    events: Vec<BufWriter<File>>,
-    payments: Vec<BufWriter<File>>,
-    event_seq: u64,
-    payment_seq: u64,
+    events: KindFiles,
+    payments: KindFiles,
     sample: BTreeSet<String>,
+}
+
+/// The phase-1 partitions of one kind.
+struct KindFiles {
+    /// `events` or `payments`, as in the file names.
+    name: &'static str,
+    writers: Vec<BufWriter<File>>,
+    /// Valid rows of this kind spilled so far: the next row's file-order
+    /// number.
+    seq: u64,
+}
+
+impl KindFiles {
+    fn create(dir: &Path, name: &'static str, n: usize) -> Result<KindFiles> {
+        Ok(KindFiles {
+            name,
+            writers: (0..n)
+                .map(|i| create(&dir.join(format!("dedup-{name}-{i}"))))
+                .collect::<Result<_>>()?,
+            seq: 0,
+        })
+    }
+
+    /// Flushes and closes every partition.
+    fn finish(&mut self, dir: &Path) -> Result<()> {
+        for (i, w) in self.writers.iter_mut().enumerate() {
+            w.flush()
+                .map_err(write_err(dir.join(format!("dedup-{}-{i}", self.name))))?;
+        }
+        self.writers.clear();
+        Ok(())
+    }
 }
 
 impl SpillSink {
@@ -174,19 +206,11 @@ impl SpillSink {
         let dir = builder
             .tempdir_in(temp_dir)
             .map_err(|e| Error::io(temp_dir, "cannot create spill folder", e))?;
-        let mut events = Vec::with_capacity(n);
-        let mut payments = Vec::with_capacity(n);
-        for i in 0..n {
-            events.push(create(&dir.path().join(format!("dedup-events-{i}")))?);
-            payments.push(create(&dir.path().join(format!("dedup-payments-{i}")))?);
-        }
         Ok(SpillSink {
+            events: KindFiles::create(dir.path(), "events", n)?,
+            payments: KindFiles::create(dir.path(), "payments", n)?,
             dir,
             n,
-            events,
-            payments,
-            event_seq: 0,
-            payment_seq: 0,
             sample: BTreeSet::new(),
         })
     }
@@ -213,24 +237,31 @@ impl SpillSink {
         rows: Vec<Checked<R>>,
         batch: &Batch,
         stat: usize,
-        kind: &str,
+        kind: InputKind,
         split: impl Fn(R, u64) -> (Option<u128>, u128, T) + Sync,
         person: impl Fn(&T) -> &str + Sync,
     ) -> Result<Vec<Option<Reason>>> {
+        let SpillSink {
+            dir,
+            n,
+            events,
+            payments,
+            sample,
+        } = self;
+        let files = if kind == InputKind::Events {
+            events
+        } else {
+            payments
+        };
         let verdicts: Vec<Option<Reason>> =
             rows.iter().map(|r| r.as_ref().err().copied()).collect();
-        let first = if kind == "events" {
-            self.event_seq
-        } else {
-            self.payment_seq
-        };
         let mut seqs = Vec::with_capacity(rows.len());
-        let mut next = first;
+        let mut next = files.seq;
         for v in &verdicts {
             seqs.push(next);
             next += u64::from(v.is_none());
         }
-        let n = self.n;
+        let n = *n;
         // Per valid row: dedup partition, encoded bytes, the person id if
         // it is in the sample.
         type Encoded = Option<(usize, Vec<u8>, Option<String>)>;
@@ -255,22 +286,14 @@ impl SpillSink {
                 Some((dedup_part(id, fp, n), buf, sampled))
             })
             .collect();
-        if kind == "events" {
-            self.event_seq = next;
-        } else {
-            self.payment_seq = next;
-        }
+        files.seq = next;
         for (part, bytes, sampled) in encoded.into_iter().flatten() {
             if let Some(p) = sampled {
-                self.sample.insert(p);
+                sample.insert(p);
             }
-            let w = if kind == "events" {
-                &mut self.events[part]
-            } else {
-                &mut self.payments[part]
-            };
-            w.write_all(&bytes)
-                .map_err(write_err(self.file(&format!("dedup-{kind}-{part}"))))?;
+            files.writers[part].write_all(&bytes).map_err(write_err(
+                dir.path().join(format!("dedup-{}-{part}", files.name)),
+            ))?;
         }
         Ok(verdicts)
     }
@@ -287,7 +310,7 @@ impl RowSink for SpillSink {
             rows,
             batch,
             stat,
-            "events",
+            InputKind::Events,
             |r, seq| {
                 let mut e = r.event;
                 e.seq = seq;
@@ -307,7 +330,7 @@ impl RowSink for SpillSink {
             rows,
             batch,
             stat,
-            "payments",
+            InputKind::Payments,
             |r, _| (r.id, r.fp, r.payment),
             |p: &Payment| &p.person_id,
         )
@@ -371,195 +394,6 @@ impl PersonParts {
     }
 }
 
-/// One row of a dedup partition after phase 2's verdict.
-enum Decided<T> {
-    /// Rejected: where it came from and why.
-    Rejected {
-        stat: u32,
-        line: u64,
-        reason: Reason,
-        raw: Vec<u8>,
-    },
-    /// Kept: the row (for the facts), its person partition and its
-    /// encoding there.
-    Kept { row: T, part: usize, bytes: Vec<u8> },
-}
-
-/// Phase 2 for one dedup partition (run on a worker thread): its rows
-/// back in file order with the verdict of the duplicate rules, survivors
-/// already encoded for their person partition.
-fn decide<T: Codec>(
-    path: &Path,
-    splitters: &[String],
-    person_of: &(impl Fn(&T) -> &str + Sync),
-) -> Result<Vec<Decided<T>>> {
-    let mut recs = read_all::<T>(path)?;
-    let _ = std::fs::remove_file(path);
-    recs.sort_unstable_by_key(|r| r.seq);
-    let mut d = Deduper::default();
-    let mut out = Vec::with_capacity(recs.len());
-    for r in recs {
-        if let Some(reason) = d.check(r.id, r.fp) {
-            out.push(Decided::Rejected {
-                stat: r.stat,
-                line: r.line,
-                reason,
-                raw: r.raw,
-            });
-            continue;
-        }
-        let part = splitters.partition_point(|s| s.as_str() <= person_of(&r.row));
-        let slim = Spilled {
-            seq: r.seq,
-            stat: 0,
-            line: 0,
-            fp: 0,
-            id: None,
-            raw: Vec::new(),
-            row: r.row,
-        };
-        let mut bytes = Vec::with_capacity(128);
-        slim.put(&mut bytes)
-            .map_err(|e| Error::io(path, "cannot encode spill record", e))?;
-        out.push(Decided::Kept {
-            row: slim.row,
-            part,
-            bytes,
-        });
-    }
-    Ok(out)
-}
-
-/// Decides the dedup partitions of one kind, as many at a time as there
-/// are threads, and applies the verdicts in partition order (so the
-/// person partitions' contents do not depend on the thread count):
-/// rejects and file figures into `ing`, survivors to `keep` and to their
-/// person partition.
-fn dedup_kind<T: Codec + Send>(
-    parts: &[PathBuf],
-    ing: &mut Ingested,
-    person_of: impl Fn(&T) -> &str + Sync,
-    splitters: &[String],
-    outs: &mut [BufWriter<File>],
-    out_names: &[PathBuf],
-    mut keep: impl FnMut(&T),
-) -> Result<()> {
-    let threads = rayon::current_num_threads().max(1);
-    for chunk in parts.chunks(threads) {
-        let decided: Vec<Result<Vec<Decided<T>>>> = chunk
-            .par_iter()
-            .map(|p| decide::<T>(p, splitters, &person_of))
-            .collect();
-        for recs in decided {
-            for r in recs? {
-                match r {
-                    Decided::Rejected {
-                        stat,
-                        line,
-                        reason,
-                        raw,
-                    } => {
-                        let st = &mut ing.inputs[stat as usize];
-                        st.accepted -= 1;
-                        st.rejected += 1;
-                        ing.rejects.push(Reject {
-                            file: st.path.clone(),
-                            line,
-                            reason,
-                            raw: String::from_utf8_lossy(&raw).into_owned(),
-                        });
-                    }
-                    Decided::Kept { row, part, bytes } => {
-                        keep(&row);
-                        outs[part]
-                            .write_all(&bytes)
-                            .map_err(write_err(out_names[part].clone()))?;
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-impl SpillSink {
-    /// Phase 2: duplicate rules per dedup partition, survivors to person
-    /// partitions. Adjusts file figures and rejects in `ing`.
-    pub fn dedup(mut self, ing: &mut Ingested) -> Result<(PersonParts, Facts)> {
-        for (w, i) in self.events.iter_mut().zip(0..) {
-            w.flush()
-                .map_err(write_err(self.dir.path().join(format!("dedup-events-{i}"))))?;
-        }
-        for (w, i) in self.payments.iter_mut().zip(0..) {
-            w.flush().map_err(write_err(
-                self.dir.path().join(format!("dedup-payments-{i}")),
-            ))?;
-        }
-        self.events.clear();
-        self.payments.clear();
-        let n = self.n;
-        let sample: Vec<String> = std::mem::take(&mut self.sample).into_iter().collect();
-        let splitters: Vec<String> = (1..n)
-            .filter_map(|k| sample.get(k * sample.len() / n).cloned())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let parts = splitters.len() + 1;
-        let ev_names: Vec<PathBuf> = (0..parts)
-            .map(|k| self.file(&format!("person-events-{k}")))
-            .collect();
-        let py_names: Vec<PathBuf> = (0..parts)
-            .map(|k| self.file(&format!("person-payments-{k}")))
-            .collect();
-        let mut ev_out = ev_names
-            .iter()
-            .map(|p| create(p))
-            .collect::<Result<Vec<_>>>()?;
-        let mut py_out = py_names
-            .iter()
-            .map(|p| create(p))
-            .collect::<Result<Vec<_>>>()?;
-        let mut facts = Facts::default();
-        let names = |kind: &str| -> Vec<PathBuf> {
-            (0..n)
-                .map(|i| self.file(&format!("dedup-{kind}-{i}")))
-                .collect()
-        };
-        dedup_kind(
-            &names("events"),
-            ing,
-            |e: &Event| e.person_id.as_str(),
-            &splitters,
-            &mut ev_out,
-            &ev_names,
-            |e| facts.add_event(e),
-        )?;
-        dedup_kind(
-            &names("payments"),
-            ing,
-            |p: &Payment| p.person_id.as_str(),
-            &splitters,
-            &mut py_out,
-            &py_names,
-            |p| facts.add_payment(p),
-        )?;
-        for (w, p) in ev_out
-            .iter_mut()
-            .chain(py_out.iter_mut())
-            .zip(ev_names.iter().chain(py_names.iter()))
-        {
-            w.flush().map_err(write_err(p.clone()))?;
-        }
-        Ok((
-            PersonParts {
-                dir: self.dir,
-                n: parts,
-            },
-            facts,
-        ))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -568,7 +402,7 @@ mod tests {
     fn partition_count_follows_the_budget() {
         assert_eq!(partitions_for(100, 1 << 30), None);
         assert_eq!(partitions_for(1 << 30, 1 << 30), None);
-        assert_eq!(partitions_for(4 << 30, 1 << 30), Some(25));
-        assert_eq!(partitions_for(1200, 1000), Some(8));
+        assert_eq!(partitions_for(4 << 30, 1 << 30), Some(32));
+        assert_eq!(partitions_for(1200, 1000), Some(10));
     }
 }
