@@ -4,11 +4,15 @@
 //! Takes the discovered files (`discover`), reads kinds in the SPEC order
 //! (employers, rates, events, payments), files in name order. Per file a
 //! reader thread decodes and splits records into bounded batches
-//! (`reader`); each batch is validated in parallel with rayon (`rows`,
-//! pure per record) and then merged sequentially in file order, where the
-//! duplicate rules (`dedup`) apply. Guarantees: rows read = accepted +
-//! rejected for every file; every reject carries file, line, reason and raw
-//! text; output is independent of the thread count.
+//! (`reader`, over `decode`); each batch is validated in parallel with
+//! rayon (`rows`, pure per record) and then merged in file order into a
+//! [`RowSink`]: in memory, where the duplicate rules (`dedup`) decide the
+//! batch shard by shard in parallel with the verdicts of a sequential
+//! pass, or to spill files (`crate::spill`). Validating batch k+1 overlaps
+//! merging batch k, and merged batches go back to the reader to be
+//! refilled. Guarantees: rows read = accepted + rejected for every file;
+//! every reject carries file, line, reason and raw text; output is
+//! independent of the thread count.
 
 pub mod decode;
 pub mod dedup;

@@ -1,7 +1,9 @@
 //! Write: typed output rows → the CSV files of SPEC §6, streamed in order.
 //!
 //! Takes per-person outputs in person_id order (and the employer-level
-//! findings, which sort first) and appends them to `ledger.csv`,
+//! findings, which sort first), rendered to text by [`render`] on the
+//! worker that reconciled the person, so the single writer only copies
+//! bytes; appends them to `ledger.csv`,
 //! `persons.csv`, `exceptions.csv`, `makeup_cases.csv` and `pooling.csv`
 //! in a staging folder; `publish` makes the set visible atomically. While
 //! writing it records where each person's rows start in every file:

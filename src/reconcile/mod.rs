@@ -2,9 +2,9 @@
 //! person's output rows (SPEC §3–5).
 //!
 //! [`reconcile_person`] is a pure function: the same rows and context give
-//! the same output, whatever thread runs it. [`reconcile_all`] groups the
-//! ingested rows by person and runs it across persons with rayon in
-//! bounded batches, so outputs come back in person_id order.
+//! the same output, whatever thread runs it. [`group_by_person`] puts the
+//! rows in person_id order; `run` reconciles the people in bounded
+//! parallel batches (rayon) and writes each batch in that order.
 
 pub mod identity;
 pub mod months;
