@@ -32,6 +32,9 @@ pub struct RecordMeta {
     data_start: usize,
     ends_start: usize,
     nfields: usize,
+    /// The fields lie in the raw text itself (a record without quotes):
+    /// `ends` are offsets from `raw_start` and nothing was copied to `data`.
+    in_raw: bool,
 }
 
 /// A bounded run of consecutive records of one file.
@@ -80,6 +83,24 @@ impl Batch {
         out.clear();
         let m = &self.records[i];
         let raw = self.raw(i);
+        let ends = &self.ends[m.ends_start..m.ends_start + m.nfields];
+        if m.in_raw {
+            // One UTF-8 check for the whole record; its fields are cut at
+            // (ASCII) delimiters, so `get` only fails for a non-ASCII
+            // delimiter splitting a character, which is undecodable too.
+            let Ok(text) = std::str::from_utf8(raw) else {
+                return false;
+            };
+            let mut prev = 0usize;
+            for &end in ends {
+                match text.get(prev..end) {
+                    Some(f) => out.push(f),
+                    None => return false,
+                }
+                prev = end + 1;
+            }
+            return true;
+        }
         // Without quotes the fields *are* the raw text between delimiters,
         // so checking them checks it; with quotes, check the raw text too
         // (a quote could split a multi-byte sequence).
@@ -88,8 +109,7 @@ impl Batch {
         }
         let base = m.data_start;
         let mut prev = 0usize;
-        for k in 0..m.nfields {
-            let end = self.ends[m.ends_start + k];
+        for &end in ends {
             match std::str::from_utf8(&self.data[base + prev..base + end]) {
                 Ok(f) => out.push(f),
                 Err(_) => return false,
@@ -152,6 +172,7 @@ pub struct RecordReader<R> {
     src_done: bool,
     /// `csv` has been called at least once.
     csv_started: bool,
+    delimiter: u8,
 }
 
 impl RecordReader<File> {
@@ -175,6 +196,7 @@ impl<R: Read> RecordReader<R> {
             eof_sent: false,
             src_done: false,
             csv_started: false,
+            delimiter,
         }
     }
 
@@ -213,6 +235,9 @@ impl<R: Read> RecordReader<R> {
         use csv_core::ReadRecordResult as R;
         if self.done {
             return Ok(false);
+        }
+        if self.csv_started && !self.eof_sent && self.plain_record(b) {
+            return Ok(true);
         }
         let data_start = b.data_used;
         let ends_start = b.ends_used;
@@ -287,6 +312,61 @@ impl<R: Read> RecordReader<R> {
         }
         b.data_used = data_start + data_len;
         b.ends_used = ends_start + nends;
+        self.push_record(b, rec_start, data_start, ends_start, nends, false);
+        Ok(true)
+    }
+
+    /// The fast path for the common record: a whole line already buffered,
+    /// with no quote and no lone CR in it. Its fields are the text between
+    /// delimiters, so they are located in place (one `memchr` pass) and not
+    /// copied; `csv_core`, which is at a record start before and after such
+    /// a line, is not involved. Returns false (nothing consumed) otherwise.
+    fn plain_record(&mut self, b: &mut Batch) -> bool {
+        let avail = &self.text[self.pos..];
+        // Leading line ends: blank lines, or the LF of the last CRLF.
+        let s = avail
+            .iter()
+            .position(|&c| c != b'\n' && c != b'\r')
+            .unwrap_or(avail.len());
+        let Some(nl) = memchr::memchr(b'\n', &avail[s..]) else {
+            return false;
+        };
+        let line = &avail[s..s + nl];
+        let body = line.strip_suffix(b"\r").unwrap_or(line);
+        if memchr::memchr2(b'"', b'\r', body).is_some() {
+            return false;
+        }
+        let delimiter = self.delimiter;
+        let ends_start = b.ends_used;
+        let mut k = ends_start;
+        // Field ends (relative to the record's first byte), then the last.
+        for p in memchr::memchr_iter(delimiter, body).chain(std::iter::once(body.len())) {
+            if k == b.ends.len() {
+                b.ends.resize((b.ends.len() * 2).max(256), 0);
+            }
+            b.ends[k] = p;
+            k += 1;
+        }
+        b.ends_used = k;
+        let rec_start = self.pos;
+        self.pos += s + nl + 1;
+        let data_start = b.data_used;
+        self.push_record(b, rec_start, data_start, ends_start, k - ends_start, true);
+        true
+    }
+
+    /// Records the text `self.text[rec_start..self.pos]` as the next record
+    /// of `b`: its raw span, the physical line it starts on, where its
+    /// fields are.
+    fn push_record(
+        &mut self,
+        b: &mut Batch,
+        rec_start: usize,
+        data_start: usize,
+        ends_start: usize,
+        nfields: usize,
+        in_raw: bool,
+    ) {
         // Raw span: skip leading line ends (blank lines, the LF of a CRLF),
         // drop the trailing line end.
         let span = &self.text[rec_start..self.pos];
@@ -315,9 +395,9 @@ impl<R: Read> RecordReader<R> {
             raw_end: b.raw.len(),
             data_start,
             ends_start,
-            nfields: nends,
+            nfields,
+            in_raw,
         });
-        Ok(true)
     }
 }
 
@@ -482,6 +562,31 @@ mod tests {
         // Short files still end.
         assert_eq!(read_all(b"a", Encoding::Utf8).len(), 1);
         assert_eq!(read_all(b"\xEF\xBB", Encoding::Utf8).len(), 1);
+    }
+
+    proptest::proptest! {
+        /// The in-place path for whole unquoted lines and `csv_core` agree:
+        /// reading from one buffer (nearly every line is whole) gives what
+        /// reading a few bytes at a time (lines rarely whole) gives.
+        #[test]
+        fn plain_lines_read_as_csv_core_reads_them(
+            picks in proptest::collection::vec(0usize..10, 0..300)
+        ) {
+            const ALPHABET: [&[u8]; 10] =
+                [b"a", b"b", b",", b",", b"\"", b"\r", b"\n", b"\n", b" ", "\u{e9}".as_bytes()];
+            let text: Vec<u8> = picks.iter().flat_map(|&i| ALPHABET[i].to_vec()).collect();
+            let whole = read_all(&text, Encoding::Utf8);
+            let mut r = RecordReader::new(Trickle(&text), Encoding::Utf8, b',');
+            let mut trickled = vec![];
+            loop {
+                let b = r.next_batch(3).unwrap();
+                if b.is_empty() {
+                    break;
+                }
+                push_records(&b, &mut trickled);
+            }
+            proptest::prop_assert_eq!(whole, trickled);
+        }
     }
 
     #[test]

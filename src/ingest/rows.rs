@@ -15,36 +15,106 @@ use crate::parse::{
     parse_yes_no,
 };
 use rust_decimal::Decimal;
-use std::hash::Hash;
+use chrono::{Datelike, NaiveDate};
 
 /// A 128-bit digest of a row's parsed content.
 pub type Fingerprint = u128;
 
-/// Builds a [`Fingerprint`] (XXH3-128) from typed values, column by
-/// column; each value is tagged so that adjacent columns cannot run
-/// together.
-struct Fp(xxhash_rust::xxh3::Xxh3);
+/// Builds a [`Fingerprint`] from typed values, column by column: each
+/// value is written (tagged, so that adjacent columns cannot run together)
+/// into a stack buffer, and the buffer is digested once with XXH3-128 —
+/// far cheaper than feeding a streaming hasher piece by piece.
+struct Fp {
+    buf: [u8; FP_STACK],
+    len: usize,
+    /// Everything written, once it no longer fits `buf` (long text).
+    spilled: Vec<u8>,
+}
+
+const FP_STACK: usize = 256;
+
+/// 10^k for the fixed-scale money form.
+const POW10: [i128; 11] = {
+    let mut t = [1i128; 11];
+    let mut k = 1;
+    while k < 11 {
+        t[k] = t[k - 1] * 10;
+        k += 1;
+    }
+    t
+};
 
 impl Fp {
     fn new() -> Self {
-        Fp(xxhash_rust::xxh3::Xxh3::new())
+        Fp {
+            buf: [0; FP_STACK],
+            len: 0,
+            spilled: Vec::new(),
+        }
     }
-    fn put<T: Hash + ?Sized>(&mut self, v: &T) {
-        v.hash(&mut self.0);
+    fn bytes(&mut self, b: &[u8]) {
+        if self.spilled.is_empty() && self.len + b.len() <= FP_STACK {
+            self.buf[self.len..self.len + b.len()].copy_from_slice(b);
+            self.len += b.len();
+        } else {
+            if self.spilled.is_empty() {
+                self.spilled.extend_from_slice(&self.buf[..self.len]);
+            }
+            self.spilled.extend_from_slice(b);
+        }
+    }
+    fn tag(&mut self, t: u8) {
+        self.bytes(&[t]);
+    }
+    fn num(&mut self, n: u32) {
+        self.bytes(&n.to_le_bytes());
     }
     fn text(&mut self, s: &str) {
-        self.put(&0u8);
-        self.put(s);
+        self.tag(0);
+        self.num(s.len() as u32);
+        self.bytes(s.as_bytes());
+    }
+    fn opt_text(&mut self, s: Option<&str>) {
+        match s {
+            Some(s) => self.text(s),
+            None => self.tag(2),
+        }
+    }
+    fn date(&mut self, d: Option<NaiveDate>) {
+        match d {
+            Some(d) => {
+                self.tag(3);
+                self.bytes(&d.num_days_from_ce().to_le_bytes());
+            }
+            None => self.tag(2),
+        }
+    }
+    fn period(&mut self, p: Option<Period>) {
+        match p {
+            Some(p) => {
+                self.tag(4);
+                self.num(p.0);
+            }
+            None => self.tag(2),
+        }
     }
     fn money(&mut self, d: Option<Decimal>) {
         match d {
             Some(d) => {
-                let n = d.normalize();
-                self.put(&1u8);
-                self.put(&n.mantissa());
-                self.put(&n.scale());
+                // One spelling per value (5000.00 and 5000 agree): the
+                // mantissa at scale 10, which every parsed amount has at
+                // most; anything finer is normalised instead.
+                let (m, scale) = (d.mantissa(), d.scale());
+                self.tag(1);
+                if scale <= 10 {
+                    self.bytes(&(m * POW10[10 - scale as usize]).to_le_bytes());
+                } else {
+                    let n = d.normalize();
+                    self.bytes(&n.mantissa().to_le_bytes());
+                    self.num(n.scale());
+                }
             }
-            None => self.put(&2u8),
+            None => self.tag(2),
         }
     }
     /// A field the reconciliation never uses: its parsed value when it
@@ -57,15 +127,16 @@ impl Fp {
     }
     fn loose_date(&mut self, s: &str) {
         match parse_date(s) {
-            Some(d) => {
-                self.put(&3u8);
-                self.put(&d);
-            }
+            Some(d) => self.date(Some(d)),
             None => self.text(s),
         }
     }
     fn finish(self) -> Fingerprint {
-        self.0.digest128()
+        if self.spilled.is_empty() {
+            xxhash_rust::xxh3::xxh3_128(&self.buf[..self.len])
+        } else {
+            xxhash_rust::xxh3::xxh3_128(&self.spilled)
+        }
     }
 }
 
@@ -124,10 +195,10 @@ pub fn parse_employer(f: &[&str], m: &ColumnMap) -> Result<EmployerRow, Reason> 
     let mut fp = Fp::new();
     fp.text(name);
     fp.text(credit);
-    fp.put(&(status as u8));
-    fp.put(&status_date);
+    fp.tag(status as u8);
+    fp.date(status_date);
     fp.text(region);
-    fp.put(&archive_transferred);
+    fp.tag(archive_transferred.map_or(2, u8::from));
     Ok(EmployerRow {
         employer: Employer {
             id: id.to_string(),
@@ -182,9 +253,9 @@ pub fn parse_event(f: &[&str], m: &ColumnMap) -> Result<EventRow, Reason> {
     fp.text(id_number);
     fp.text(name);
     fp.text(employer);
-    fp.put(&(insurance as u8));
-    fp.put(&(action as u8));
-    fp.put(&period);
+    fp.tag(insurance as u8);
+    fp.tag(action as u8);
+    fp.period(Some(period));
     if action == Action::Decrease {
         fp.loose_money(base_text);
     } else {
@@ -240,13 +311,13 @@ pub fn parse_payment(f: &[&str], m: &ColumnMap) -> Result<PaymentRow, Reason> {
     let mut fp = Fp::new();
     fp.text(person);
     fp.text(employer);
-    fp.put(&(insurance as u8));
-    fp.put(&period);
+    fp.tag(insurance as u8);
+    fp.period(Some(period));
     fp.loose_money(m.get(f, pc::BASE));
     fp.money(Some(employer_amount));
     fp.money(Some(individual_amount));
     fp.loose_date(m.get(f, pc::PAID_ON));
-    fp.put(&(kind as u8));
+    fp.tag(kind as u8);
     if kind == PayKind::Refund {
         employer_amount = -employer_amount.abs();
         individual_amount = -individual_amount.abs();
@@ -297,10 +368,10 @@ pub fn parse_rate(f: &[&str], m: &ColumnMap) -> Result<RateRow, Reason> {
 /// The content fingerprint of a rates row (rates have no id column).
 pub fn rate_fingerprint(r: &RateRow) -> Fingerprint {
     let mut fp = Fp::new();
-    fp.put(&r.region);
-    fp.put(&(r.insurance as u8));
-    fp.put(&r.from);
-    fp.put(&r.to);
+    fp.opt_text(r.region.as_deref());
+    fp.tag(r.insurance as u8);
+    fp.period(Some(r.from));
+    fp.period(r.to);
     fp.money(Some(r.employer_rate));
     fp.money(Some(r.individual_rate));
     fp.money(r.base_floor);

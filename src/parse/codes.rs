@@ -3,82 +3,106 @@
 
 use crate::model::{Action, EmployerStatus, Insurance, PayKind};
 
+/// Looks `s` up in `table`: ASCII letters case-insensitively, everything
+/// else (Chinese labels, numeric codes) exactly — the labels and codes hold
+/// no ASCII letters, so one comparison serves both. No allocation.
+fn lookup<T: Copy>(s: &str, table: &[(&str, T)]) -> Option<T> {
+    table
+        .iter()
+        .find(|(w, _)| w.eq_ignore_ascii_case(s))
+        .map(|&(_, v)| v)
+}
+
 pub fn parse_insurance(s: &str) -> Option<Insurance> {
-    Some(match s {
-        "110" | "养老" | "企业职工基本养老保险" => Insurance::Pension,
-        "210" | "失业" => Insurance::Unemployment,
-        "310" | "医疗" | "基本医疗保险" => Insurance::Medical,
-        "410" | "工伤" => Insurance::Injury,
-        "510" | "生育" => Insurance::Maternity,
-        _ => match s.to_ascii_lowercase().as_str() {
-            "pension" => Insurance::Pension,
-            "unemployment" => Insurance::Unemployment,
-            "medical" => Insurance::Medical,
-            "injury" => Insurance::Injury,
-            "maternity" => Insurance::Maternity,
-            _ => return None,
-        },
-    })
+    use Insurance::*;
+    lookup(
+        s,
+        &[
+            ("pension", Pension),
+            ("medical", Medical),
+            ("unemployment", Unemployment),
+            ("injury", Injury),
+            ("maternity", Maternity),
+            ("110", Pension),
+            ("养老", Pension),
+            ("企业职工基本养老保险", Pension),
+            ("210", Unemployment),
+            ("失业", Unemployment),
+            ("310", Medical),
+            ("医疗", Medical),
+            ("基本医疗保险", Medical),
+            ("410", Injury),
+            ("工伤", Injury),
+            ("510", Maternity),
+            ("生育", Maternity),
+        ],
+    )
 }
 
 pub fn parse_action(s: &str) -> Option<Action> {
-    Some(match s {
-        "增员" => Action::Increase,
-        "减员" => Action::Decrease,
-        "基数调整" => Action::Adjust,
-        _ => match s.to_ascii_lowercase().as_str() {
-            "increase" => Action::Increase,
-            "decrease" => Action::Decrease,
-            "adjust" => Action::Adjust,
-            _ => return None,
-        },
-    })
+    use Action::*;
+    lookup(
+        s,
+        &[
+            ("increase", Increase),
+            ("decrease", Decrease),
+            ("adjust", Adjust),
+            ("增员", Increase),
+            ("减员", Decrease),
+            ("基数调整", Adjust),
+        ],
+    )
 }
 
 pub fn parse_status(s: &str) -> Option<EmployerStatus> {
-    Some(match s {
-        "正常" => EmployerStatus::Active,
-        "暂停" => EmployerStatus::Suspended,
-        "破产" => EmployerStatus::Bankrupt,
-        "解散" => EmployerStatus::Dissolved,
-        "注销" => EmployerStatus::Cancelled,
-        _ => match s.to_ascii_lowercase().as_str() {
-            "active" => EmployerStatus::Active,
-            "suspended" => EmployerStatus::Suspended,
-            "bankrupt" => EmployerStatus::Bankrupt,
-            "dissolved" => EmployerStatus::Dissolved,
-            "cancelled" => EmployerStatus::Cancelled,
-            _ => return None,
-        },
-    })
+    use EmployerStatus::*;
+    lookup(
+        s,
+        &[
+            ("active", Active),
+            ("suspended", Suspended),
+            ("bankrupt", Bankrupt),
+            ("dissolved", Dissolved),
+            ("cancelled", Cancelled),
+            ("正常", Active),
+            ("暂停", Suspended),
+            ("破产", Bankrupt),
+            ("解散", Dissolved),
+            ("注销", Cancelled),
+        ],
+    )
 }
 
 /// Payment kind; AAA115 codes 10 (normal), 20 (refund), 31–35 (make-up).
 pub fn parse_kind(s: &str) -> Option<PayKind> {
-    Some(match s {
-        "正常" | "10" => PayKind::Normal,
-        "补缴" | "31" | "32" | "33" | "34" | "35" => PayKind::Makeup,
-        "退费" | "退收" | "20" => PayKind::Refund,
-        _ => match s.to_ascii_lowercase().as_str() {
-            "normal" => PayKind::Normal,
-            "makeup" => PayKind::Makeup,
-            "refund" => PayKind::Refund,
-            _ => return None,
-        },
-    })
+    use PayKind::*;
+    lookup(
+        s,
+        &[
+            ("normal", Normal),
+            ("makeup", Makeup),
+            ("refund", Refund),
+            ("正常", Normal),
+            ("10", Normal),
+            ("补缴", Makeup),
+            ("31", Makeup),
+            ("32", Makeup),
+            ("33", Makeup),
+            ("34", Makeup),
+            ("35", Makeup),
+            ("退费", Refund),
+            ("退收", Refund),
+            ("20", Refund),
+        ],
+    )
 }
 
 /// `yes`/`no` (是/否).
 pub fn parse_yes_no(s: &str) -> Option<bool> {
-    match s {
-        "是" => Some(true),
-        "否" => Some(false),
-        _ => match s.to_ascii_lowercase().as_str() {
-            "yes" => Some(true),
-            "no" => Some(false),
-            _ => None,
-        },
-    }
+    lookup(
+        s,
+        &[("yes", true), ("no", false), ("是", true), ("否", false)],
+    )
 }
 
 #[cfg(test)]

@@ -18,5 +18,12 @@ pub use period::{parse_date, parse_period};
 /// Trims Unicode white space (the full-width space U+3000 included) and a
 /// stray BOM from both ends.
 pub fn trim(s: &str) -> &str {
+    // Nearly every field starts and ends with a printable ASCII byte, which
+    // is never white space: skip the char-by-char scan for those.
+    let printable = |b: Option<&u8>| matches!(b, Some(0x21..=0x7E));
+    let b = s.as_bytes();
+    if b.is_empty() || (printable(b.first()) && printable(b.last())) {
+        return s;
+    }
     s.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
 }

@@ -42,6 +42,9 @@ pub fn parse_money(s: &str) -> Option<Decimal> {
             rest = r;
         }
     }
+    if !rest.as_bytes().contains(&b',') {
+        return plain_amount(rest.as_bytes(), negative);
+    }
     let (int_part, frac_part) = match rest.split_once('.') {
         Some((i, f)) => (i, Some(f)),
         None => (rest, None),
@@ -92,6 +95,40 @@ pub fn parse_money(s: &str) -> Option<Decimal> {
             mantissa = mantissa * 10 + i128::from(b - b'0');
             scale += 1;
         }
+    }
+    if negative {
+        mantissa = -mantissa;
+    }
+    Decimal::try_from_i128_with_scale(mantissa, scale).ok()
+}
+
+/// Digits with at most one inner `.` (no thousands separators): one pass
+/// over the bytes, the same limits as the general path.
+fn plain_amount(b: &[u8], negative: bool) -> Option<Decimal> {
+    let mut mantissa: i128 = 0;
+    let (mut int_digits, mut scale, mut dot) = (0usize, 0u32, false);
+    for &c in b {
+        if c.is_ascii_digit() {
+            if dot {
+                if scale as usize == MAX_FRAC_DIGITS {
+                    return None;
+                }
+                scale += 1;
+            } else {
+                if int_digits == MAX_INT_DIGITS {
+                    return None;
+                }
+                int_digits += 1;
+            }
+            mantissa = mantissa * 10 + i128::from(c - b'0');
+        } else if c == b'.' && !dot {
+            dot = true;
+        } else {
+            return None;
+        }
+    }
+    if int_digits == 0 || (dot && scale == 0) {
+        return None;
     }
     if negative {
         mantissa = -mantissa;

@@ -17,41 +17,56 @@ fn year_ok(y: u32) -> bool {
     (MIN_YEAR..=MAX_YEAR).contains(&y)
 }
 
-/// Splits `s` into numeric parts for the separated forms: `Y-M`, `Y/M`,
-/// `Y.M`, `Y年M月` (and with a third part for dates). Returns the parts as
-/// strings; `None` if the separators are mixed or absent.
-fn split_parts(s: &str, n: usize) -> Option<Vec<&str>> {
-    if let Some(rest) = s.strip_suffix(if n == 2 { "月" } else { "日" }) {
+/// Splits `s` into `N` numeric parts for the separated forms: `Y-M`,
+/// `Y/M`, `Y.M`, `Y年M月` (and with a third part for dates); `None` if the
+/// separators are mixed, absent or the part count is not `N`.
+fn split_parts<const N: usize>(s: &str) -> Option<[&str; N]> {
+    let mut out = [""; N];
+    if let Some(rest) = s.strip_suffix(if N == 2 { "月" } else { "日" }) {
         // Chinese form: 2023年1月 / 2023年1月5日
         let (y, rest) = rest.split_once('年')?;
-        if n == 2 {
-            return Some(vec![y, rest]);
+        out[0] = y;
+        if N == 2 {
+            out[1] = rest;
+        } else {
+            let (m, d) = rest.split_once('月')?;
+            out[1] = m;
+            out[2] = d;
         }
-        let (m, d) = rest.split_once('月')?;
-        return Some(vec![y, m, d]);
+        return Some(out);
     }
-    for sep in ['-', '/', '.'] {
-        if s.contains(sep) {
-            let parts: Vec<&str> = s.split(sep).collect();
-            if parts.len() != n {
-                return None;
-            }
-            // Both separators must be the same: any other separator char
-            // inside a part makes that part non-numeric and fails below.
-            return Some(parts);
-        }
+    let sep = [b'-', b'/', b'.']
+        .into_iter()
+        .find(|&c| s.as_bytes().contains(&c))?;
+    // Both separators must be the same: any other separator char inside a
+    // part makes that part non-numeric and fails later.
+    let mut parts = s.split(char::from(sep));
+    for slot in out.iter_mut() {
+        *slot = parts.next()?;
     }
-    None
+    parts.next().is_none().then_some(out)
+}
+
+/// `YYYY-MM` with ASCII digits: the spelling nearly every export uses.
+fn dashed_month(b: &[u8]) -> Option<(u32, u32)> {
+    let d = |i: usize| u32::from(b[i].wrapping_sub(b'0'));
+    if b.len() != 7 || b[4] != b'-' {
+        return None;
+    }
+    let all = [0, 1, 2, 3, 5, 6].iter().all(|&i| b[i].is_ascii_digit());
+    all.then(|| (d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3), d(5) * 10 + d(6)))
 }
 
 /// Parses a month: `YYYY-MM`, `YYYYMM`, `YYYY/MM`, `YYYY.MM`, `YYYY年MM月`
 /// (one-digit month where a separator is present), years 1950–2100.
 pub fn parse_period(s: &str) -> Option<Period> {
-    let (y, m) = if s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit()) {
+    let (y, m) = if let Some(ym) = dashed_month(s.as_bytes()) {
+        ym
+    } else if s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit()) {
         (ascii_num(&s[..4], 4, 4)?, ascii_num(&s[4..], 2, 2)?)
     } else {
-        let parts = split_parts(s, 2)?;
-        (ascii_num(parts[0], 4, 4)?, ascii_num(parts[1], 1, 2)?)
+        let [y, m] = split_parts::<2>(s)?;
+        (ascii_num(y, 4, 4)?, ascii_num(m, 1, 2)?)
     };
     if !year_ok(y) || !(1..=12).contains(&m) {
         return None;
@@ -63,23 +78,25 @@ pub fn parse_period(s: &str) -> Option<Period> {
 /// (one-digit month/day where separators are present); a real calendar
 /// date in 1950–2100.
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
-    let (y, m, d) = if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
+    let b = s.as_bytes();
+    let (y, m, d) = if let (Some((y, m)), true) = (
+        dashed_month(b.get(..7).unwrap_or(b)),
+        b.len() == 10 && b[7] == b'-' && b[8].is_ascii_digit() && b[9].is_ascii_digit(),
+    ) {
+        (y, m, u32::from(b[8] - b'0') * 10 + u32::from(b[9] - b'0'))
+    } else if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
         (
             ascii_num(&s[..4], 4, 4)?,
             ascii_num(&s[4..6], 2, 2)?,
             ascii_num(&s[6..], 2, 2)?,
         )
     } else {
-        let parts = split_parts(s, 3)?;
+        let [y, m, d] = split_parts::<3>(s)?;
         if s.contains('.') {
             // `.` is a period separator only (SPEC lists no dotted dates).
             return None;
         }
-        (
-            ascii_num(parts[0], 4, 4)?,
-            ascii_num(parts[1], 1, 2)?,
-            ascii_num(parts[2], 1, 2)?,
-        )
+        (ascii_num(y, 4, 4)?, ascii_num(m, 1, 2)?, ascii_num(d, 1, 2)?)
     };
     if !year_ok(y) {
         return None;
