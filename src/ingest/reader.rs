@@ -48,6 +48,8 @@ pub struct Batch {
     data_used: usize,
     ends: Vec<usize>,
     ends_used: usize,
+    /// The file's delimiter, for splitting records kept as raw text.
+    delimiter: u8,
 }
 
 impl Batch {
@@ -67,8 +69,14 @@ impl Batch {
     pub fn raw_text(&self, i: usize) -> String {
         String::from_utf8_lossy(self.raw(i)).into_owned()
     }
+    /// The number of fields the record splits into (decodable or not).
     pub fn nfields(&self, i: usize) -> usize {
-        self.records[i].nfields
+        let m = &self.records[i];
+        if m.in_raw {
+            memchr::memchr_iter(self.delimiter, self.raw(i)).count() + 1
+        } else {
+            m.nfields
+        }
     }
     /// The record's unquoted fields, or `None` when its bytes are not valid
     /// UTF-8 (a `decode_error`).
@@ -83,7 +91,6 @@ impl Batch {
         out.clear();
         let m = &self.records[i];
         let raw = self.raw(i);
-        let ends = &self.ends[m.ends_start..m.ends_start + m.nfields];
         if m.in_raw {
             // One UTF-8 check for the whole record; its fields are cut at
             // (ASCII) delimiters, so `get` only fails for a non-ASCII
@@ -92,7 +99,7 @@ impl Batch {
                 return false;
             };
             let mut prev = 0usize;
-            for &end in ends {
+            for end in memchr::memchr_iter(self.delimiter, raw).chain([raw.len()]) {
                 match text.get(prev..end) {
                     Some(f) => out.push(f),
                     None => return false,
@@ -101,6 +108,7 @@ impl Batch {
             }
             return true;
         }
+        let ends = &self.ends[m.ends_start..m.ends_start + m.nfields];
         // Without quotes the fields *are* the raw text between delimiters,
         // so checking them checks it; with quotes, check the raw text too
         // (a quote could split a multi-byte sequence).
@@ -173,6 +181,9 @@ pub struct RecordReader<R> {
     /// `csv` has been called at least once.
     csv_started: bool,
     delimiter: u8,
+    /// `text[..clean_end]` from the last line the fast path looked at
+    /// holds no quote and no CR.
+    clean_end: usize,
 }
 
 impl RecordReader<File> {
@@ -197,6 +208,7 @@ impl<R: Read> RecordReader<R> {
             src_done: false,
             csv_started: false,
             delimiter,
+            clean_end: 0,
         }
     }
 
@@ -226,8 +238,15 @@ impl<R: Read> RecordReader<R> {
     /// per batch.
     pub fn fill_batch(&mut self, b: &mut Batch, max: usize) -> std::io::Result<()> {
         b.clear();
-        while b.records.len() < max && self.read_one(b)? {}
-        Ok(())
+        b.delimiter = self.delimiter;
+        loop {
+            if self.csv_started && !self.eof_sent {
+                self.plain_records(b, max);
+            }
+            if b.records.len() >= max || !self.read_one(b)? {
+                return Ok(());
+            }
+        }
     }
 
     /// Reads one record into `b`; false at end of file.
@@ -235,9 +254,6 @@ impl<R: Read> RecordReader<R> {
         use csv_core::ReadRecordResult as R;
         if self.done {
             return Ok(false);
-        }
-        if self.csv_started && !self.eof_sent && self.plain_record(b) {
-            return Ok(true);
         }
         let data_start = b.data_used;
         let ends_start = b.ends_used;
@@ -266,6 +282,7 @@ impl<R: Read> RecordReader<R> {
                 if rec_start > 0 {
                     self.text.drain(..rec_start);
                     self.pos -= rec_start;
+                    self.clean_end = 0;
                     rec_start = 0;
                 }
                 if !self.src.next_chunk(&mut self.text)? {
@@ -318,41 +335,47 @@ impl<R: Read> RecordReader<R> {
 
     /// The fast path for the common record: a whole line already buffered,
     /// with no quote and no lone CR in it. Its fields are the text between
-    /// delimiters, so they are located in place (one `memchr` pass) and not
-    /// copied; `csv_core`, which is at a record start before and after such
-    /// a line, is not involved. Returns false (nothing consumed) otherwise.
-    fn plain_record(&mut self, b: &mut Batch) -> bool {
-        let avail = &self.text[self.pos..];
-        // Leading line ends: blank lines, or the LF of the last CRLF.
-        let s = avail
-            .iter()
-            .position(|&c| c != b'\n' && c != b'\r')
-            .unwrap_or(avail.len());
-        let Some(nl) = memchr::memchr(b'\n', &avail[s..]) else {
-            return false;
-        };
-        let line = &avail[s..s + nl];
-        let body = line.strip_suffix(b"\r").unwrap_or(line);
-        if memchr::memchr2(b'"', b'\r', body).is_some() {
-            return false;
-        }
-        let delimiter = self.delimiter;
-        let ends_start = b.ends_used;
-        let mut k = ends_start;
-        // Field ends (relative to the record's first byte), then the last.
-        for p in memchr::memchr_iter(delimiter, body).chain(std::iter::once(body.len())) {
-            if k == b.ends.len() {
-                b.ends.resize((b.ends.len() * 2).max(256), 0);
+    /// delimiters, so the record is just its raw text (the consumer splits
+    /// it, see [`Batch::fields_into`]); `csv_core`, which is at a record
+    /// start before and after such a line, is not involved. Takes lines
+    /// until the batch holds `max` records or a line needs `csv_core`.
+    fn plain_records(&mut self, b: &mut Batch, max: usize) {
+        while b.records.len() < max {
+            let avail = &self.text[self.pos..];
+            // Leading line ends: blank lines, or the LF of the last CRLF.
+            let s = avail
+                .iter()
+                .position(|&c| c != b'\n' && c != b'\r')
+                .unwrap_or(avail.len());
+            let Some(nl) = memchr::memchr(b'\n', &avail[s..]) else {
+                return;
+            };
+            let body_start = self.pos + s;
+            let mut body_end = body_start + nl;
+            if self.text[body_end - 1] == b'\r' {
+                body_end -= 1;
             }
-            b.ends[k] = p;
-            k += 1;
+            if self.clean_end < body_end || self.clean_end < body_start {
+                // The next quote or CR from here (one scan serves many
+                // lines of a file without either).
+                let rest = &self.text[body_start..];
+                self.clean_end =
+                    body_start + memchr::memchr2(b'"', b'\r', rest).unwrap_or(rest.len());
+            }
+            if self.clean_end < body_end {
+                return;
+            }
+            let rec_start = self.pos;
+            self.pos = body_start + nl + 1;
+            if s == 0 && !self.pending_cr {
+                // One line, ended by LF or CRLF: no counting needed.
+                self.lines += 1;
+                let line = self.lines;
+                push_raw(b, line, &self.text[body_start..body_end], 0, 0, 0, true);
+            } else {
+                self.push_record(b, rec_start, 0, 0, 0, true);
+            }
         }
-        b.ends_used = k;
-        let rec_start = self.pos;
-        self.pos += s + nl + 1;
-        let data_start = b.data_used;
-        self.push_record(b, rec_start, data_start, ends_start, k - ends_start, true);
-        true
     }
 
     /// Records the text `self.text[rec_start..self.pos]` as the next record
@@ -387,18 +410,31 @@ impl<R: Read> RecordReader<R> {
         count_line_ends(&mut self.lines, &mut self.pending_cr, &span[..first]);
         let line = self.lines + 1;
         count_line_ends(&mut self.lines, &mut self.pending_cr, &span[first..]);
-        let raw_start = b.raw.len();
-        b.raw.extend_from_slice(&span[s..e]);
-        b.records.push(RecordMeta {
-            line,
-            raw_start,
-            raw_end: b.raw.len(),
-            data_start,
-            ends_start,
-            nfields,
-            in_raw,
-        });
+        push_raw(b, line, &span[s..e], data_start, ends_start, nfields, in_raw);
     }
+}
+
+/// Appends one record (its raw text and where its fields are) to `b`.
+fn push_raw(
+    b: &mut Batch,
+    line: u64,
+    raw: &[u8],
+    data_start: usize,
+    ends_start: usize,
+    nfields: usize,
+    in_raw: bool,
+) {
+    let raw_start = b.raw.len();
+    b.raw.extend_from_slice(raw);
+    b.records.push(RecordMeta {
+        line,
+        raw_start,
+        raw_end: b.raw.len(),
+        data_start,
+        ends_start,
+        nfields,
+        in_raw,
+    });
 }
 
 #[cfg(test)]
