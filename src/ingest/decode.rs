@@ -136,6 +136,21 @@ impl<R: Read> Source<R> {
     /// Appends the next piece of decoded text to `out`; returns false at
     /// end of input.
     pub(super) fn next_chunk(&mut self, out: &mut Vec<u8>) -> std::io::Result<bool> {
+        if self.encoding == Encoding::Utf8 && self.bom_checked && self.raw_start == self.raw_end {
+            // UTF-8 needs no decoding: read straight into `out` (into its
+            // spare room, no zeroing), not through `raw`.
+            if self.eof {
+                return Ok(false);
+            }
+            let before = out.len();
+            let n = (&mut self.inner).take(CHUNK as u64).read_to_end(out)?;
+            sha2::Digest::update(&mut self.sha, &out[before..]);
+            self.bytes_read += n as u64;
+            if n == 0 {
+                self.eof = true;
+            }
+            return Ok(n > 0);
+        }
         loop {
             if self.raw_end - self.raw_start < 4 && !self.eof {
                 self.fill_raw()?;

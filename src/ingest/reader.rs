@@ -98,13 +98,22 @@ impl Batch {
             let Ok(text) = std::str::from_utf8(raw) else {
                 return false;
             };
+            // A plain byte loop: fields are short, and a `memchr` call per
+            // field costs more than it saves.
+            let d = self.delimiter;
             let mut prev = 0usize;
-            for end in memchr::memchr_iter(self.delimiter, raw).chain([raw.len()]) {
-                match text.get(prev..end) {
-                    Some(f) => out.push(f),
-                    None => return false,
+            for (end, &c) in raw.iter().enumerate() {
+                if c == d {
+                    match text.get(prev..end) {
+                        Some(f) => out.push(f),
+                        None => return false,
+                    }
+                    prev = end + 1;
                 }
-                prev = end + 1;
+            }
+            match text.get(prev..) {
+                Some(f) => out.push(f),
+                None => return false,
             }
             return true;
         }

@@ -52,6 +52,7 @@ impl Fp {
             spilled: Vec::new(),
         }
     }
+    #[inline(always)]
     fn bytes(&mut self, b: &[u8]) {
         if self.spilled.is_empty() && self.len + b.len() <= FP_STACK {
             self.buf[self.len..self.len + b.len()].copy_from_slice(b);
@@ -63,12 +64,15 @@ impl Fp {
             self.spilled.extend_from_slice(b);
         }
     }
+    #[inline]
     fn tag(&mut self, t: u8) {
         self.bytes(&[t]);
     }
+    #[inline]
     fn num(&mut self, n: u32) {
         self.bytes(&n.to_le_bytes());
     }
+    #[inline]
     fn text(&mut self, s: &str) {
         self.tag(0);
         self.num(s.len() as u32);
@@ -89,6 +93,7 @@ impl Fp {
             None => self.tag(2),
         }
     }
+    #[inline]
     fn period(&mut self, p: Option<Period>) {
         match p {
             Some(p) => {
@@ -98,6 +103,7 @@ impl Fp {
             None => self.tag(2),
         }
     }
+    #[inline]
     fn money(&mut self, d: Option<Decimal>) {
         match d {
             Some(d) => {

@@ -26,6 +26,10 @@ fn strip_sign(s: &str) -> (bool, Option<&str>) {
 
 /// Parses a money or rate value; `None` when it is not a valid amount.
 pub fn parse_money(s: &str) -> Option<Decimal> {
+    if s.as_bytes().first().is_some_and(u8::is_ascii_digit) && !s.as_bytes().contains(&b',') {
+        // The common spelling: no sign, no currency mark, no separators.
+        return plain_amount(s.as_bytes(), false);
+    }
     // Sign and currency mark, in either order, each at most once.
     let mut rest = s;
     let mut negative = false;
@@ -105,6 +109,36 @@ pub fn parse_money(s: &str) -> Option<Decimal> {
 /// Digits with at most one inner `.` (no thousands separators): one pass
 /// over the bytes, the same limits as the general path.
 fn plain_amount(b: &[u8], negative: bool) -> Option<Decimal> {
+    if b.len() <= 18 {
+        // At most 18 digits: the mantissa fits an i64, no i128 arithmetic.
+        let mut mantissa: i64 = 0;
+        let (mut scale, mut dot) = (0u32, None);
+        for (i, &c) in b.iter().enumerate() {
+            if c.is_ascii_digit() {
+                mantissa = mantissa * 10 + i64::from(c - b'0');
+            } else if c == b'.' && dot.is_none() {
+                dot = Some(i);
+            } else {
+                return None;
+            }
+        }
+        if let Some(i) = dot {
+            scale = (b.len() - i - 1) as u32;
+            if i == 0 || scale == 0 || scale as usize > MAX_FRAC_DIGITS {
+                return None;
+            }
+        } else if b.is_empty() {
+            return None;
+        }
+        let int_digits = b.len() - scale as usize - usize::from(dot.is_some());
+        if int_digits > MAX_INT_DIGITS {
+            return None;
+        }
+        if negative {
+            mantissa = -mantissa;
+        }
+        return Decimal::try_new(mantissa, scale).ok();
+    }
     let mut mantissa: i128 = 0;
     let (mut int_digits, mut scale, mut dot) = (0usize, 0u32, false);
     for &c in b {
@@ -213,5 +247,38 @@ mod tests {
     fn exact_not_float() {
         let a = parse_money("0.1").unwrap() + parse_money("0.2").unwrap();
         assert_eq!(a, Decimal::from_str("0.3").unwrap());
+    }
+}
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+    use std::str::FromStr;
+
+    /// The SPEC's plain form, checked the slow way: 1–15 digits, then
+    /// optionally a point and 1–10 digits; the value through `FromStr`.
+    fn reference(s: &str) -> Option<Decimal> {
+        let (i, f) = s.split_once('.').map_or((s, None), |(i, f)| (i, Some(f)));
+        let digits = |t: &str, max: usize| {
+            !t.is_empty() && t.len() <= max && t.bytes().all(|b| b.is_ascii_digit())
+        };
+        let ok = digits(i, MAX_INT_DIGITS) && f.is_none_or(|f| digits(f, MAX_FRAC_DIGITS));
+        ok.then(|| Decimal::from_str(s).expect("a plain amount parses"))
+    }
+
+    proptest! {
+        /// The one-pass paths (i64 and i128) agree with the reference on
+        /// digits and points in any arrangement, with and without a sign.
+        #[test]
+        fn plain_amounts_match_the_reference(s in "[0-9.]{0,28}", neg in any::<bool>()) {
+            let want = reference(&s).map(|d| if neg { -d } else { d });
+            let text = if neg { format!("-{s}") } else { s.clone() };
+            let got = parse_money(&text);
+            prop_assert_eq!(got, want);
+            if let (Some(g), Some(w)) = (got, want) {
+                prop_assert_eq!(g.scale(), w.scale(), "scale of {}", text);
+            }
+        }
     }
 }
