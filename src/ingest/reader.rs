@@ -73,7 +73,9 @@ impl Batch {
     pub fn nfields(&self, i: usize) -> usize {
         let m = &self.records[i];
         if m.in_raw {
-            memchr::memchr_iter(self.delimiter, self.raw(i)).count() + 1
+            let mut n = 1;
+            for_each_byte(self.raw(i), self.delimiter, |_| n += 1);
+            n
         } else {
             m.nfields
         }
@@ -98,22 +100,18 @@ impl Batch {
             let Ok(text) = std::str::from_utf8(raw) else {
                 return false;
             };
-            // A plain byte loop: fields are short, and a `memchr` call per
-            // field costs more than it saves.
-            let d = self.delimiter;
             let mut prev = 0usize;
-            for (end, &c) in raw.iter().enumerate() {
-                if c == d {
-                    match text.get(prev..end) {
-                        Some(f) => out.push(f),
-                        None => return false,
-                    }
-                    prev = end + 1;
+            let mut ok = true;
+            for_each_byte(raw, self.delimiter, |end| {
+                match text.get(prev..end) {
+                    Some(f) => out.push(f),
+                    None => ok = false,
                 }
-            }
+                prev = end + 1;
+            });
             match text.get(prev..) {
-                Some(f) => out.push(f),
-                None => return false,
+                Some(f) if ok => out.push(f),
+                _ => return false,
             }
             return true;
         }
@@ -142,6 +140,34 @@ impl Batch {
         self.raw.clear();
         self.data_used = 0;
         self.ends_used = 0;
+    }
+}
+
+/// Calls `f` with the position of each `d` in `bytes`, in order, looking
+/// at eight bytes at a time (SWAR): fields are a few bytes long, so a
+/// `memchr` call per field, or a compare and branch per byte, costs more.
+fn for_each_byte(bytes: &[u8], d: u8, mut f: impl FnMut(usize)) {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let pattern = u64::from_le_bytes([d; 8]);
+    let mut words = bytes.chunks_exact(8);
+    let mut base = 0usize;
+    for w in &mut words {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(w);
+        // Zero bytes of `v` are the matches; the exact test (no carries
+        // between bytes) leaves 0x80 in each of them.
+        let v = u64::from_le_bytes(word) ^ pattern;
+        let mut hits = !(((v & LOW7).wrapping_add(LOW7)) | v | LOW7);
+        while hits != 0 {
+            f(base + (hits.trailing_zeros() / 8) as usize);
+            hits &= hits - 1;
+        }
+        base += 8;
+    }
+    for (k, &c) in words.remainder().iter().enumerate() {
+        if c == d {
+            f(base + k);
+        }
     }
 }
 
@@ -419,7 +445,15 @@ impl<R: Read> RecordReader<R> {
         count_line_ends(&mut self.lines, &mut self.pending_cr, &span[..first]);
         let line = self.lines + 1;
         count_line_ends(&mut self.lines, &mut self.pending_cr, &span[first..]);
-        push_raw(b, line, &span[s..e], data_start, ends_start, nfields, in_raw);
+        push_raw(
+            b,
+            line,
+            &span[s..e],
+            data_start,
+            ends_start,
+            nfields,
+            in_raw,
+        );
     }
 }
 
@@ -610,6 +644,17 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn eight_at_a_time_finds_what_a_byte_loop_finds(
+            bytes in proptest::collection::vec(proptest::sample::select(vec![0u8, b',', b'a', 0x80, 0xff, 0x7f]), 0..40),
+            d in proptest::sample::select(vec![b',', 0u8, 0x80, 0xff, 0x7f]),
+        ) {
+            let mut got = vec![];
+            for_each_byte(&bytes, d, |p| got.push(p));
+            let want: Vec<usize> = (0..bytes.len()).filter(|&i| bytes[i] == d).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
+
         /// The in-place path for whole unquoted lines and `csv_core` agree:
         /// reading from one buffer (nearly every line is whole) gives what
         /// reading a few bytes at a time (lines rarely whole) gives.

@@ -14,8 +14,8 @@ use crate::parse::{
     parse_action, parse_date, parse_insurance, parse_kind, parse_money, parse_period, parse_status,
     parse_yes_no,
 };
-use rust_decimal::Decimal;
 use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
 
 /// A 128-bit digest of a row's parsed content.
 pub type Fingerprint = u128;

@@ -54,7 +54,12 @@ fn dashed_month(b: &[u8]) -> Option<(u32, u32)> {
         return None;
     }
     let all = [0, 1, 2, 3, 5, 6].iter().all(|&i| b[i].is_ascii_digit());
-    all.then(|| (d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3), d(5) * 10 + d(6)))
+    all.then(|| {
+        (
+            d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3),
+            d(5) * 10 + d(6),
+        )
+    })
 }
 
 /// Parses a month: `YYYY-MM`, `YYYYMM`, `YYYY/MM`, `YYYY.MM`, `YYYY年MM月`
@@ -96,7 +101,11 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
             // `.` is a period separator only (SPEC lists no dotted dates).
             return None;
         }
-        (ascii_num(y, 4, 4)?, ascii_num(m, 1, 2)?, ascii_num(d, 1, 2)?)
+        (
+            ascii_num(y, 4, 4)?,
+            ascii_num(m, 1, 2)?,
+            ascii_num(d, 1, 2)?,
+        )
     };
     if !year_ok(y) {
         return None;
