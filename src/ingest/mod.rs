@@ -14,6 +14,7 @@
 //! every reject carries file, line, reason and raw text; output is
 //! independent of the thread count.
 
+pub mod batch;
 pub mod decode;
 pub mod dedup;
 pub mod discover;

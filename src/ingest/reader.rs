@@ -6,12 +6,20 @@
 //! unquoted fields. Completely empty lines are skipped but advance the line
 //! count. Memory is bounded by the batch size, not the file size.
 //!
+//! Most records are plain lines: no quote, no lone CR. Those are taken
+//! line by line with `memchr` and kept as raw text only (their fields are
+//! split later, on the parse workers, see [`Batch::fields_into`]);
+//! `csv_core` handles every other record. Both paths give the same records
+//! (a property test reads the same text whole and a few bytes at a time).
+//!
 //! Decoding happens *before* CSV splitting, so a GB18030 trail byte that
 //! equals the delimiter (`|` is one) cannot split a field. Bytes that do not
 //! decode are replaced by `0xFF`, which never occurs in UTF-8: a record that
 //! holds one is not valid UTF-8 and the row parser rejects it as
 //! `decode_error`; its raw text then shows U+FFFD there.
 
+use super::batch::push_raw;
+pub use super::batch::{Batch, RecordMeta};
 pub use super::decode::{detect_encoding, Encoding};
 use super::decode::{Source, CHUNK};
 use crate::error::{Error, Result};
@@ -21,155 +29,6 @@ use std::path::Path;
 
 /// Records per batch handed to the parallel row parser.
 pub const BATCH_RECORDS: usize = 32 * 1024;
-
-/// Where one record lies inside its [`Batch`].
-#[derive(Debug, Clone, Copy)]
-pub struct RecordMeta {
-    /// Physical line the record starts on (header = 1).
-    pub line: u64,
-    raw_start: usize,
-    raw_end: usize,
-    data_start: usize,
-    ends_start: usize,
-    nfields: usize,
-    /// The fields lie in the raw text itself (a record without quotes):
-    /// `ends` are offsets from `raw_start` and nothing was copied to `data`.
-    in_raw: bool,
-}
-
-/// A bounded run of consecutive records of one file.
-#[derive(Debug, Default)]
-pub struct Batch {
-    pub records: Vec<RecordMeta>,
-    raw: Vec<u8>,
-    /// Unquoted field bytes; only `..data_used` is meaningful (the rest is
-    /// spare room, grown by doubling).
-    data: Vec<u8>,
-    data_used: usize,
-    ends: Vec<usize>,
-    ends_used: usize,
-    /// The file's delimiter, for splitting records kept as raw text.
-    delimiter: u8,
-}
-
-impl Batch {
-    pub fn len(&self) -> usize {
-        self.records.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
-    }
-    /// The record's raw bytes (decoded text, `0xFF` where undecodable),
-    /// without its final line end.
-    pub fn raw(&self, i: usize) -> &[u8] {
-        let m = &self.records[i];
-        &self.raw[m.raw_start..m.raw_end]
-    }
-    /// The record's raw text for `rejects.csv` (undecodable bytes as U+FFFD).
-    pub fn raw_text(&self, i: usize) -> String {
-        String::from_utf8_lossy(self.raw(i)).into_owned()
-    }
-    /// The number of fields the record splits into (decodable or not).
-    pub fn nfields(&self, i: usize) -> usize {
-        let m = &self.records[i];
-        if m.in_raw {
-            let mut n = 1;
-            for_each_byte(self.raw(i), self.delimiter, |_| n += 1);
-            n
-        } else {
-            m.nfields
-        }
-    }
-    /// The record's unquoted fields, or `None` when its bytes are not valid
-    /// UTF-8 (a `decode_error`).
-    pub fn fields(&self, i: usize) -> Option<Vec<&str>> {
-        let mut out = Vec::new();
-        self.fields_into(i, &mut out).then_some(out)
-    }
-
-    /// Like [`Batch::fields`], into a caller's (reused) vector; false when
-    /// the record is not valid UTF-8.
-    pub fn fields_into<'a>(&'a self, i: usize, out: &mut Vec<&'a str>) -> bool {
-        out.clear();
-        let m = &self.records[i];
-        let raw = self.raw(i);
-        if m.in_raw {
-            // One UTF-8 check for the whole record; its fields are cut at
-            // (ASCII) delimiters, so `get` only fails for a non-ASCII
-            // delimiter splitting a character, which is undecodable too.
-            let Ok(text) = std::str::from_utf8(raw) else {
-                return false;
-            };
-            let mut prev = 0usize;
-            let mut ok = true;
-            for_each_byte(raw, self.delimiter, |end| {
-                match text.get(prev..end) {
-                    Some(f) => out.push(f),
-                    None => ok = false,
-                }
-                prev = end + 1;
-            });
-            match text.get(prev..) {
-                Some(f) if ok => out.push(f),
-                _ => return false,
-            }
-            return true;
-        }
-        let ends = &self.ends[m.ends_start..m.ends_start + m.nfields];
-        // Without quotes the fields *are* the raw text between delimiters,
-        // so checking them checks it; with quotes, check the raw text too
-        // (a quote could split a multi-byte sequence).
-        if memchr::memchr(b'"', raw).is_some() && std::str::from_utf8(raw).is_err() {
-            return false;
-        }
-        let base = m.data_start;
-        let mut prev = 0usize;
-        for &end in ends {
-            match std::str::from_utf8(&self.data[base + prev..base + end]) {
-                Ok(f) => out.push(f),
-                Err(_) => return false,
-            }
-            prev = end;
-        }
-        true
-    }
-
-    /// Empties the batch for reuse, keeping its buffers.
-    pub fn clear(&mut self) {
-        self.records.clear();
-        self.raw.clear();
-        self.data_used = 0;
-        self.ends_used = 0;
-    }
-}
-
-/// Calls `f` with the position of each `d` in `bytes`, in order, looking
-/// at eight bytes at a time (SWAR): fields are a few bytes long, so a
-/// `memchr` call per field, or a compare and branch per byte, costs more.
-fn for_each_byte(bytes: &[u8], d: u8, mut f: impl FnMut(usize)) {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    let pattern = u64::from_le_bytes([d; 8]);
-    let mut words = bytes.chunks_exact(8);
-    let mut base = 0usize;
-    for w in &mut words {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(w);
-        // Zero bytes of `v` are the matches; the exact test (no carries
-        // between bytes) leaves 0x80 in each of them.
-        let v = u64::from_le_bytes(word) ^ pattern;
-        let mut hits = !(((v & LOW7).wrapping_add(LOW7)) | v | LOW7);
-        while hits != 0 {
-            f(base + (hits.trailing_zeros() / 8) as usize);
-            hits &= hits - 1;
-        }
-        base += 8;
-    }
-    for (k, &c) in words.remainder().iter().enumerate() {
-        if c == d {
-            f(base + k);
-        }
-    }
-}
 
 /// Counts the line ends in `bytes`, which follow the bytes counted before:
 /// `\n`, `\r\n` and a lone `\r` each end one physical line. `pending_cr`
@@ -457,29 +316,6 @@ impl<R: Read> RecordReader<R> {
     }
 }
 
-/// Appends one record (its raw text and where its fields are) to `b`.
-fn push_raw(
-    b: &mut Batch,
-    line: u64,
-    raw: &[u8],
-    data_start: usize,
-    ends_start: usize,
-    nfields: usize,
-    in_raw: bool,
-) {
-    let raw_start = b.raw.len();
-    b.raw.extend_from_slice(raw);
-    b.records.push(RecordMeta {
-        line,
-        raw_start,
-        raw_end: b.raw.len(),
-        data_start,
-        ends_start,
-        nfields,
-        in_raw,
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -644,17 +480,6 @@ mod tests {
     }
 
     proptest::proptest! {
-        #[test]
-        fn eight_at_a_time_finds_what_a_byte_loop_finds(
-            bytes in proptest::collection::vec(proptest::sample::select(vec![0u8, b',', b'a', 0x80, 0xff, 0x7f]), 0..40),
-            d in proptest::sample::select(vec![b',', 0u8, 0x80, 0xff, 0x7f]),
-        ) {
-            let mut got = vec![];
-            for_each_byte(&bytes, d, |p| got.push(p));
-            let want: Vec<usize> = (0..bytes.len()).filter(|&i| bytes[i] == d).collect();
-            proptest::prop_assert_eq!(got, want);
-        }
-
         /// The in-place path for whole unquoted lines and `csv_core` agree:
         /// reading from one buffer (nearly every line is whole) gives what
         /// reading a few bytes at a time (lines rarely whole) gives.
