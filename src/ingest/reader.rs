@@ -249,7 +249,7 @@ impl<R: Read> RecordReader<R> {
             if self.text[body_end - 1] == b'\r' {
                 body_end -= 1;
             }
-            if self.clean_end < body_end || self.clean_end < body_start {
+            if self.clean_end < body_end {
                 // The next quote or CR from here (one scan serves many
                 // lines of a file without either).
                 let rest = &self.text[body_start..];
