@@ -6,7 +6,7 @@
 //! each byte sequence that does not decode (an invalid GB18030 sequence
 //! costs its first byte only, as the reference implementation's raw text
 //! shows); a leading BOM is dropped; every byte read is counted and hashed
-//! (SHA-256) for `summary.json`. Reads a chunk at a time, never the whole
+//! (SHA-256, on a thread of its own: [`super::digest`]) for `summary.json`. Reads a chunk at a time, never the whole
 //! file.
 
 use crate::config::EncodingChoice;
@@ -86,7 +86,7 @@ pub(super) struct Source<R> {
     bom_checked: bool,
     /// Bytes of the file read so far (for progress reporting).
     pub bytes_read: u64,
-    pub(super) sha: sha2::Sha256,
+    pub(super) sha: super::digest::FileDigest,
 }
 
 impl<R: Read> Source<R> {
@@ -100,7 +100,7 @@ impl<R: Read> Source<R> {
             eof: false,
             bom_checked: false,
             bytes_read: 0,
-            sha: <sha2::Sha256 as sha2::Digest>::new(),
+            sha: Default::default(),
         }
     }
 
@@ -123,7 +123,7 @@ impl<R: Read> Source<R> {
             if n == 0 {
                 self.eof = true;
             }
-            sha2::Digest::update(&mut self.sha, &self.raw[self.raw_end..self.raw_end + n]);
+            self.sha.update(&self.raw[self.raw_end..self.raw_end + n]);
             self.raw_end += n;
             self.bytes_read += n as u64;
             if self.raw_end >= 4 {
@@ -144,7 +144,7 @@ impl<R: Read> Source<R> {
             }
             let before = out.len();
             let n = (&mut self.inner).take(CHUNK as u64).read_to_end(out)?;
-            sha2::Digest::update(&mut self.sha, &out[before..]);
+            self.sha.update(&out[before..]);
             self.bytes_read += n as u64;
             if n == 0 {
                 self.eof = true;

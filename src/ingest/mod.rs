@@ -17,6 +17,7 @@
 pub mod batch;
 pub mod decode;
 pub mod dedup;
+pub mod digest;
 pub mod discover;
 pub mod header;
 pub mod reader;

@@ -113,10 +113,8 @@ impl<R: Read> RecordReader<R> {
 
     /// Size in bytes and SHA-256 (lower-case hex) of everything read; call
     /// after the last batch.
-    pub fn digest(&self) -> (u64, String) {
-        let d = sha2::Digest::finalize(self.src.sha.clone());
-        let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
-        (self.src.bytes_read, hex)
+    pub fn digest(&mut self) -> (u64, String) {
+        (self.src.bytes_read, self.src.sha.finish())
     }
 
     /// Reads up to `max` records into a fresh batch; an empty batch means
@@ -382,6 +380,25 @@ mod tests {
             push_records(&b, &mut out);
         }
         out
+    }
+
+    #[test]
+    fn the_digest_covers_every_byte_read_on_either_path() {
+        // Over the inline limit, so the hashing thread is used; a BOM and
+        // GB18030 take the raw-buffer path, plain UTF-8 the direct one.
+        let mut text = b"\xEF\xBB\xBFh1,h2\n".to_vec();
+        while text.len() < 3 << 20 {
+            text.extend_from_slice(b"abc,\"d,e\"\r\n");
+        }
+        for enc in [Encoding::Utf8, Encoding::Gb18030] {
+            let mut rdr = RecordReader::new(&text[..], enc, b',');
+            while !rdr.next_batch(1000).unwrap().is_empty() {}
+            let expected: String = <sha2::Sha256 as sha2::Digest>::digest(&text)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            assert_eq!(rdr.digest(), (text.len() as u64, expected));
+        }
     }
 
     #[test]
