@@ -87,6 +87,17 @@ impl Batch {
             let Ok(text) = std::str::from_utf8(raw) else {
                 return false;
             };
+            if self.delimiter.is_ascii() {
+                // An ASCII byte in valid UTF-8 is a character of its own,
+                // so the text on either side of it is valid UTF-8.
+                let mut prev = 0usize;
+                for_each_byte(raw, self.delimiter, |end| {
+                    out.push(ascii_cut(text, prev, end));
+                    prev = end + 1;
+                });
+                out.push(ascii_cut(text, prev, raw.len()));
+                return true;
+            }
             let mut prev = 0usize;
             let mut ok = true;
             for_each_byte(raw, self.delimiter, |end| {
@@ -128,6 +139,17 @@ impl Batch {
         self.data_used = 0;
         self.ends_used = 0;
     }
+}
+
+/// `text[from..to]`, where `from` is 0 or just after an ASCII byte of
+/// `text` and `to` is the length of `text` or the position of an ASCII
+/// byte: both are character boundaries, so the slice needs no check.
+#[inline(always)]
+fn ascii_cut(text: &str, from: usize, to: usize) -> &str {
+    debug_assert!(text.is_char_boundary(from) && text.is_char_boundary(to) && from <= to);
+    // SAFETY: `from <= to <= text.len()` and both are character
+    // boundaries (see above), so the bytes between are valid UTF-8.
+    unsafe { text.get_unchecked(from..to) }
 }
 
 /// Calls `f` with the position of each `d` in `bytes`, in order, looking

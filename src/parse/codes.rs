@@ -7,9 +7,12 @@ use crate::model::{Action, EmployerStatus, Insurance, PayKind};
 /// else (Chinese labels, numeric codes) exactly — the labels and codes hold
 /// no ASCII letters, so one comparison serves both. No allocation.
 fn lookup<T: Copy>(s: &str, table: &[(&str, T)]) -> Option<T> {
+    // Exact spellings first (a length check and a `memcmp` each): exports
+    // are almost always in one canonical spelling.
     table
         .iter()
-        .find(|(w, _)| w.eq_ignore_ascii_case(s))
+        .find(|(w, _)| *w == s)
+        .or_else(|| table.iter().find(|(w, _)| w.eq_ignore_ascii_case(s)))
         .map(|&(_, v)| v)
 }
 

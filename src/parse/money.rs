@@ -26,9 +26,13 @@ fn strip_sign(s: &str) -> (bool, Option<&str>) {
 
 /// Parses a money or rate value; `None` when it is not a valid amount.
 pub fn parse_money(s: &str) -> Option<Decimal> {
-    if s.as_bytes().first().is_some_and(u8::is_ascii_digit) && !s.as_bytes().contains(&b',') {
+    if s.as_bytes().first().is_some_and(u8::is_ascii_digit) {
         // The common spelling: no sign, no currency mark, no separators.
-        return plain_amount(s.as_bytes(), false);
+        // Anything else (a `,`) fails the plain form and takes the general
+        // path below.
+        if let Some(d) = plain_amount(s.as_bytes(), false) {
+            return Some(d);
+        }
     }
     // Sign and currency mark, in either order, each at most once.
     let mut rest = s;
