@@ -37,6 +37,8 @@ pub struct Batch {
     pub(super) ends_used: usize,
     /// The file's delimiter, for splitting records kept as raw text.
     pub(super) delimiter: u8,
+    /// Every record's raw text is valid UTF-8 (see [`Batch::check_utf8`]).
+    pub(super) utf8: bool,
 }
 
 impl Batch {
@@ -84,8 +86,17 @@ impl Batch {
             // One UTF-8 check for the whole record; its fields are cut at
             // (ASCII) delimiters, so `get` only fails for a non-ASCII
             // delimiter splitting a character, which is undecodable too.
-            let Ok(text) = std::str::from_utf8(raw) else {
-                return false;
+            let text = if self.utf8 {
+                // SAFETY: `check_utf8` found the whole of `self.raw` valid,
+                // and `raw` is one record's text between two `\n` that
+                // `push_raw` put there: ASCII bytes, so character
+                // boundaries.
+                unsafe { std::str::from_utf8_unchecked(raw) }
+            } else {
+                match std::str::from_utf8(raw) {
+                    Ok(text) => text,
+                    Err(_) => return false,
+                }
             };
             if self.delimiter.is_ascii() {
                 // An ASCII byte in valid UTF-8 is a character of its own,
@@ -132,9 +143,19 @@ impl Batch {
         true
     }
 
+    /// Checks the raw text of all records at once (one pass over the
+    /// buffer at `from_utf8`'s ASCII speed, on the reader thread) instead of
+    /// record by record on the workers. The records are separated by `\n`
+    /// in `raw`, so the whole is valid exactly when every record is: an
+    /// ASCII byte cannot complete a sequence another record began.
+    pub(super) fn check_utf8(&mut self) {
+        self.utf8 = std::str::from_utf8(&self.raw).is_ok();
+    }
+
     /// Empties the batch for reuse, keeping its buffers.
     pub fn clear(&mut self) {
         self.records.clear();
+        self.utf8 = false;
         self.raw.clear();
         self.data_used = 0;
         self.ends_used = 0;
@@ -192,10 +213,14 @@ pub(super) fn push_raw(
 ) {
     let raw_start = b.raw.len();
     b.raw.extend_from_slice(raw);
+    let raw_end = b.raw.len();
+    // A separator, so that a record's text is valid UTF-8 on its own when
+    // the whole buffer is (`Batch::check_utf8`).
+    b.raw.push(b'\n');
     b.records.push(RecordMeta {
         line,
         raw_start,
-        raw_end: b.raw.len(),
+        raw_end,
         data_start,
         ends_start,
         nfields,
@@ -206,6 +231,25 @@ pub(super) fn push_raw(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sequence_split_across_records_is_undecodable_in_both() {
+        use crate::ingest::reader::{Encoding, RecordReader};
+        // `a\xC3` and `\xA9b` would make a valid `é` if they were adjacent.
+        let text = b"h\na\xC3\n\xA9b\nok,\xC3\xA9\n";
+        let mut rdr = RecordReader::new(&text[..], Encoding::Utf8, b',');
+        let b = rdr.next_batch(100).unwrap();
+        assert_eq!(b.len(), 4);
+        assert!(!b.utf8);
+        assert_eq!(b.fields(0), Some(vec!["h"]));
+        assert_eq!(b.fields(1), None);
+        assert_eq!(b.fields(2), None);
+        assert_eq!(b.fields(3), Some(vec!["ok", "é"]));
+        let mut rdr = RecordReader::new(&b"h\nok,\xC3\xA9\n"[..], Encoding::Utf8, b',');
+        let b = rdr.next_batch(100).unwrap();
+        assert!(b.utf8);
+        assert_eq!(b.fields(1), Some(vec!["ok", "é"]));
+    }
 
     proptest::proptest! {
         #[test]

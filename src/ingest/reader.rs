@@ -136,6 +136,7 @@ impl<R: Read> RecordReader<R> {
                 self.plain_records(b, max);
             }
             if b.records.len() >= max || !self.read_one(b)? {
+                b.check_utf8();
                 return Ok(());
             }
         }

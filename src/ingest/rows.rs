@@ -453,6 +453,30 @@ mod tests {
     }
 
     #[test]
+    fn loose_base_and_paid_on_compare_by_value() {
+        let fp = |base: &str, paid: &str| {
+            py(&format!("x,p,E,pension,2023-12,{base},1,1,{paid},"))
+                .unwrap()
+                .fp
+        };
+        let a = fp("4843.00", "2016-12-15");
+        for (base, paid) in [
+            ("4843", "20161215"),
+            ("04843.0", "2016/12/15"),
+            ("\u{a5}4843", "2016-12-15"),
+            ("+4843.000", "2016-12-15"),
+        ] {
+            assert_eq!(fp(base, paid), a, "{base} {paid}");
+        }
+        assert_ne!(fp("4843.01", "2016-12-15"), a);
+        assert_ne!(fp("4843", "2016-12-16"), a);
+        assert_eq!(fp("0.50", ""), fp("\u{a5}0.5", ""));
+        assert_eq!(fp("0.00", ""), fp("-0", ""));
+        assert_ne!(fp("junk", ""), fp("", ""));
+        assert_ne!(fp("", "junk"), fp("", ""));
+    }
+
+    #[test]
     fn payment_checks_and_refund_sign() {
         assert_eq!(
             py("x,p,E,pension,2023-01,,1,,,").unwrap_err(),
