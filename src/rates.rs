@@ -18,7 +18,36 @@ pub struct RateTable {
     rows: Vec<RateRow>,
     start: Period,
     /// region (`None` = `*`) → per insurance → per month offset → row index.
-    index: HashMap<Option<String>, [Vec<Option<u32>>; 5]>,
+    index: HashMap<Option<String>, Months>,
+}
+
+/// Per insurance, per month offset: the index of the row that applies.
+type Months = [Vec<Option<u32>>; 5];
+
+/// The rows of one region and of `*`, resolved once (e.g. per spell) so
+/// that each month's look-up is two array reads, without hashing the
+/// region again.
+#[derive(Debug, Clone, Copy)]
+pub struct RegionRates<'a> {
+    table: &'a RateTable,
+    own: Option<&'a Months>,
+    star: Option<&'a Months>,
+}
+
+impl<'a> RegionRates<'a> {
+    /// The row that applies in `month`: the region's, else `*`'s.
+    pub fn lookup(&self, insurance: Insurance, month: Period) -> Option<&'a RateRow> {
+        let t = self.table;
+        if month < t.start {
+            return None;
+        }
+        let off = (month.0 - t.start.0) as usize;
+        let find =
+            |m: Option<&Months>| m.and_then(|a| a[insurance as usize].get(off).copied().flatten());
+        find(self.own)
+            .or_else(|| find(self.star))
+            .map(|i| &t.rows[i as usize])
+    }
 }
 
 impl RateTable {
@@ -26,7 +55,7 @@ impl RateTable {
     pub fn new(rows: Vec<RateRow>, through: Period) -> Self {
         let start = rows.iter().map(|r| r.from).min().unwrap_or(through);
         let len = (through.0 + 1).saturating_sub(start.0) as usize;
-        let mut index: HashMap<Option<String>, [Vec<Option<u32>>; 5]> = HashMap::new();
+        let mut index: HashMap<Option<String>, Months> = HashMap::new();
         for (i, r) in rows.iter().enumerate() {
             let arrs = index
                 .entry(r.region.clone())
@@ -50,6 +79,15 @@ impl RateTable {
         RateTable { rows, start, index }
     }
 
+    /// The rows of `region` (`None`: `*` only) and of `*`.
+    pub fn for_region(&self, region: Option<&str>) -> RegionRates<'_> {
+        RegionRates {
+            table: self,
+            own: region.and_then(|r| self.index.get(&Some(r.to_string()))),
+            star: self.index.get(&None),
+        }
+    }
+
     /// The row that applies, if any. `region` `None` means `*` only.
     pub fn lookup(
         &self,
@@ -57,20 +95,7 @@ impl RateTable {
         insurance: Insurance,
         month: Period,
     ) -> Option<&RateRow> {
-        if month < self.start {
-            return None;
-        }
-        let off = (month.0 - self.start.0) as usize;
-        let find = |key: &Option<String>| -> Option<u32> {
-            self.index
-                .get(key)
-                .and_then(|a| a[insurance as usize].get(off).copied().flatten())
-        };
-        let hit = match region {
-            Some(r) => find(&Some(r.to_string())).or_else(|| find(&None)),
-            None => find(&None),
-        };
-        hit.map(|i| &self.rows[i as usize])
+        self.for_region(region).lookup(insurance, month)
     }
 }
 

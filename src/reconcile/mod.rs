@@ -90,6 +90,10 @@ pub fn reconcile_person(ctx: &Context<'_>, rows: &PersonRows<'_>) -> PersonOutpu
         rows.person_id,
         &rows.events,
     ));
+    // About one ledger row per payment (plus the gaps): reserved once
+    // rather than regrown insurance by insurance.
+    out.ledger
+        .reserve(rows.payments.len() + rows.payments.len() / 8 + 16);
     for ins in Insurance::ALL {
         let evs: Vec<&Event> = rows
             .events

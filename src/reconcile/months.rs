@@ -140,11 +140,12 @@ pub fn reconcile(
     let zero = Decimal::ZERO;
     out.ledger.reserve_exact(months.len());
     // Registry look-ups per spell, not per month.
-    let regions: Vec<Option<&str>> = spells
+    let regions: Vec<_> = spells
         .iter()
-        .map(|s| ctx.region(s.employer.as_deref()))
+        .map(|s| ctx.rates.for_region(ctx.region(s.employer.as_deref())))
         .collect();
     let mut covering: Vec<usize> = Vec::with_capacity(spells.len());
+    let mut dues_memo: Option<(Decimal, &crate::model::RateRow, Decimal, Decimal)> = None;
     for m in months {
         let pay = pays.get(&m);
         let (paid_e, paid_i) = pay.map_or((zero, zero), |p| (p.employer, p.individual));
@@ -216,7 +217,7 @@ pub fn reconcile(
             }
         }
         let raw_base = sp.base_at(m);
-        let rate = ctx.rates.lookup(regions[primary], insurance, m);
+        let rate = regions[primary].lookup(insurance, m);
         let mut row = LedgerRow {
             insurance,
             period: m,
@@ -240,8 +241,20 @@ pub fn reconcile(
                 runs.mark(FindingKind::BaseClamped, emp, m, zero, None);
             }
             row.base = Some(base);
-            row.due_employer = Some(round2(base * r.employer_rate));
-            row.due_individual = Some(round2(base * r.individual_rate));
+            // Base and rate row usually hold for many months in a row.
+            let (de, di) = match dues_memo {
+                Some((b, rr, de, di)) if std::ptr::eq(rr, r) && b == base => (de, di),
+                _ => {
+                    let d = (
+                        round2(base * r.employer_rate),
+                        round2(base * r.individual_rate),
+                    );
+                    dues_memo = Some((base, r, d.0, d.1));
+                    d
+                }
+            };
+            row.due_employer = Some(de);
+            row.due_individual = Some(di);
         }
         row.status = if covering.len() > 1 {
             Status::Overlap
