@@ -12,7 +12,7 @@ use crate::parse::normalize_id_number;
 use std::collections::{BTreeSet, HashMap};
 
 /// Normalized ID number → the person_ids it was seen under.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct IdentityIndex {
     persons_by_number: HashMap<String, BTreeSet<String>>,
 }
@@ -34,6 +34,17 @@ impl IdentityIndex {
             if !set.contains(e.person_id.as_str()) {
                 set.insert(e.person_id.to_string());
             }
+        }
+    }
+
+    /// Adds everything `other` saw (a union: the order rows were seen in
+    /// does not matter).
+    pub fn merge(&mut self, other: IdentityIndex) {
+        for (number, persons) in other.persons_by_number {
+            self.persons_by_number
+                .entry(number)
+                .or_default()
+                .extend(persons);
         }
     }
 }

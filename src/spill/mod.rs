@@ -356,6 +356,21 @@ impl Facts {
         self.reference(e.employer_id.as_deref());
     }
 
+    /// Adds the facts gathered over other rows: counts and sums add up,
+    /// sets unite, so partitions may be gathered apart and merged in any
+    /// order.
+    pub fn merge(&mut self, other: Facts) {
+        self.identities.merge(other.identities);
+        if self.referenced.is_empty() {
+            self.referenced = other.referenced;
+        } else {
+            self.referenced.extend(other.referenced);
+        }
+        self.payments_accepted += other.payments_accepted;
+        self.payments_accepted_net += other.payments_accepted_net;
+        self.last_reference = None;
+    }
+
     /// Accounts for one accepted payment (count, net, employer reference).
     pub fn add_payment(&mut self, p: &Payment) {
         self.payments_accepted += 1;
@@ -404,5 +419,67 @@ mod tests {
         assert_eq!(partitions_for(1 << 30, 1 << 30), None);
         assert_eq!(partitions_for(4 << 30, 1 << 30), Some(32));
         assert_eq!(partitions_for(1200, 1000), Some(10));
+    }
+
+    #[test]
+    fn facts_gathered_apart_and_merged_equal_facts_gathered_at_once() {
+        use crate::model::{Action, Event, Insurance, Payment, Period};
+        use rust_decimal::Decimal;
+        let event = |seq: u64, person: &str, number: &str, employer: Option<&str>| Event {
+            seq,
+            person_id: person.into(),
+            id_number: Some(number.to_string()),
+            employer_id: employer.map(Into::into),
+            insurance: Insurance::Pension,
+            action: Action::Increase,
+            period: Period::from_ym(2023, 1),
+            base: None,
+            reason: None,
+        };
+        let payment = |person: &str, employer: Option<&str>, cents: i64| Payment {
+            person_id: person.into(),
+            employer_id: employer.map(Into::into),
+            insurance: Insurance::Medical,
+            period: Period::from_ym(2023, 2),
+            employer_amount: Decimal::new(cents, 2),
+            individual_amount: Decimal::new(-cents / 3, 2),
+        };
+        let events = [
+            event(0, "p1", "11010519491231002X", Some("E1")),
+            event(1, "p2", "11010519491231002X", Some("E2")),
+            event(2, "p3", "110105491231002", None),
+            event(3, "p1", "110105194912310029", Some("E1")),
+        ];
+        let payments = [
+            payment("p1", Some("E1"), 12345),
+            payment("p2", Some("E3"), -500),
+            payment("p3", None, 7),
+            payment("p1", Some("E1"), 1),
+        ];
+        let mut all = Facts::default();
+        events.iter().for_each(|e| all.add_event(e));
+        payments.iter().for_each(|p| all.add_payment(p));
+        for split in 0..=events.len() {
+            let (mut a, mut b) = (Facts::default(), Facts::default());
+            events[..split].iter().for_each(|e| a.add_event(e));
+            payments[..split].iter().for_each(|p| a.add_payment(p));
+            events[split..].iter().for_each(|e| b.add_event(e));
+            payments[split..].iter().for_each(|p| b.add_payment(p));
+            // Either way round.
+            let mut ba = Facts::default();
+            events[split..].iter().for_each(|e| ba.add_event(e));
+            payments[split..].iter().for_each(|p| ba.add_payment(p));
+            let mut a2 = Facts::default();
+            events[..split].iter().for_each(|e| a2.add_event(e));
+            payments[..split].iter().for_each(|p| a2.add_payment(p));
+            a.merge(b);
+            ba.merge(a2);
+            for m in [&a, &ba] {
+                assert_eq!(m.identities, all.identities, "split {split}");
+                assert_eq!(m.referenced, all.referenced);
+                assert_eq!(m.payments_accepted, all.payments_accepted);
+                assert_eq!(m.payments_accepted_net, all.payments_accepted_net);
+            }
+        }
     }
 }

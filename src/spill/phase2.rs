@@ -22,43 +22,43 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-/// One row of a dedup partition after phase 2's verdict.
-enum Decided<T> {
-    /// Rejected: where it came from and why.
-    Rejected {
-        stat: u32,
-        line: u64,
-        reason: Reason,
-        raw: Vec<u8>,
-    },
-    /// Kept: the row (for the facts), its person partition and its
-    /// encoding there.
-    Kept { row: T, part: usize, bytes: Vec<u8> },
+/// A dedup partition after phase 2's verdict, worked out on a worker.
+struct Decided {
+    /// Rejected rows: input file (index into `Ingested::inputs`), line,
+    /// reason and raw text.
+    rejected: Vec<(u32, u64, Reason, Vec<u8>)>,
+    /// The survivors, encoded, one buffer per person partition (in file
+    /// order within each).
+    parts: Vec<Vec<u8>>,
+    /// What the survivors contribute to the facts.
+    facts: Facts,
 }
 
 /// Phase 2 for one dedup partition (run on a worker thread): its rows
 /// back in file order with the verdict of the duplicate rules, survivors
-/// already encoded for their person partition.
+/// encoded for their person partition and added to this partition's
+/// facts.
 fn decide<T: Codec>(
     path: &Path,
     splitters: &[String],
     person_of: &(impl Fn(&T) -> &str + Sync),
-) -> Result<Vec<Decided<T>>> {
+    keep: &(impl Fn(&mut Facts, &T) + Sync),
+) -> Result<Decided> {
     let mut recs = read_all::<T>(path)?;
     let _ = std::fs::remove_file(path);
     recs.sort_unstable_by_key(|r| r.seq);
-    let mut d = Deduper::default();
-    let mut out = Vec::with_capacity(recs.len());
+    let mut d = Deduper::with_capacity(recs.len());
+    let mut out = Decided {
+        rejected: Vec::new(),
+        parts: vec![Vec::new(); splitters.len() + 1],
+        facts: Facts::default(),
+    };
     for r in recs {
         if let Some(reason) = d.check(r.id, r.fp) {
-            out.push(Decided::Rejected {
-                stat: r.stat,
-                line: r.line,
-                reason,
-                raw: r.raw,
-            });
+            out.rejected.push((r.stat, r.line, reason, r.raw));
             continue;
         }
+        keep(&mut out.facts, &r.row);
         let part = splitters.partition_point(|s| s.as_str() <= person_of(&r.row));
         let slim = Spilled {
             seq: r.seq,
@@ -69,14 +69,8 @@ fn decide<T: Codec>(
             raw: Vec::new(),
             row: r.row,
         };
-        let mut bytes = Vec::with_capacity(128);
-        slim.put(&mut bytes)
+        slim.put(&mut out.parts[part])
             .map_err(|e| Error::io(path, "cannot encode spill record", e))?;
-        out.push(Decided::Kept {
-            row: slim.row,
-            part,
-            bytes,
-        });
     }
     Ok(out)
 }
@@ -84,8 +78,9 @@ fn decide<T: Codec>(
 /// Decides the dedup partitions of one kind, as many at a time as there
 /// are threads, and applies the verdicts in partition order (so the
 /// person partitions' contents do not depend on the thread count):
-/// rejects and file figures into `ing`, survivors to `keep` and to their
-/// person partition.
+/// rejects and file figures into `ing`, survivors' facts into `facts`
+/// and their bytes to their person partition.
+#[allow(clippy::too_many_arguments)]
 fn dedup_kind<T: Codec + Send>(
     parts: &[PathBuf],
     ing: &mut Ingested,
@@ -93,41 +88,32 @@ fn dedup_kind<T: Codec + Send>(
     splitters: &[String],
     outs: &mut [BufWriter<File>],
     out_names: &[PathBuf],
-    mut keep: impl FnMut(&T),
+    facts: &mut Facts,
+    keep: impl Fn(&mut Facts, &T) + Sync,
 ) -> Result<()> {
     let threads = rayon::current_num_threads().max(1);
     for chunk in parts.chunks(threads) {
-        let decided: Vec<Result<Vec<Decided<T>>>> = chunk
+        let decided: Vec<Result<Decided>> = chunk
             .par_iter()
-            .map(|p| decide::<T>(p, splitters, &person_of))
+            .map(|p| decide::<T>(p, splitters, &person_of, &keep))
             .collect();
-        for recs in decided {
-            for r in recs? {
-                match r {
-                    Decided::Rejected {
-                        stat,
-                        line,
-                        reason,
-                        raw,
-                    } => {
-                        let st = &mut ing.inputs[stat as usize];
-                        st.accepted -= 1;
-                        st.rejected += 1;
-                        ing.rejects.push(Reject {
-                            file: st.path.clone(),
-                            line,
-                            reason,
-                            raw: String::from_utf8_lossy(&raw).into_owned(),
-                        });
-                    }
-                    Decided::Kept { row, part, bytes } => {
-                        keep(&row);
-                        outs[part]
-                            .write_all(&bytes)
-                            .map_err(write_err(out_names[part].clone()))?;
-                    }
-                }
+        for d in decided {
+            let d = d?;
+            for (stat, line, reason, raw) in d.rejected {
+                let st = &mut ing.inputs[stat as usize];
+                st.accepted -= 1;
+                st.rejected += 1;
+                ing.rejects.push(Reject {
+                    file: st.path.clone(),
+                    line,
+                    reason,
+                    raw: String::from_utf8_lossy(&raw).into_owned(),
+                });
             }
+            for ((w, name), bytes) in outs.iter_mut().zip(out_names).zip(&d.parts) {
+                w.write_all(bytes).map_err(write_err(name.clone()))?;
+            }
+            facts.merge(d.facts);
         }
     }
     Ok(())
@@ -174,7 +160,8 @@ impl SpillSink {
             &splitters,
             &mut ev_out,
             &ev_names,
-            |e| facts.add_event(e),
+            &mut facts,
+            |f, e| f.add_event(e),
         )?;
         dedup_kind(
             &names("payments"),
@@ -183,7 +170,8 @@ impl SpillSink {
             &splitters,
             &mut py_out,
             &py_names,
-            |p| facts.add_payment(p),
+            &mut facts,
+            |f, p| f.add_payment(p),
         )?;
         for (w, p) in ev_out
             .iter_mut()
