@@ -80,7 +80,8 @@ pub struct RunArgs {
     /// Input field delimiter: a single ASCII character, or `tab`.
     #[arg(long, default_value = ",")]
     pub delimiter: String,
-    /// Worker threads (default: all cores).
+    /// Worker threads (default: all cores); 1 keeps the whole run on one
+    /// thread (no reader or hashing thread beside it).
     #[arg(long)]
     pub threads: Option<usize>,
     /// Memory budget, e.g. 1G or 512M (default: half of physical memory).

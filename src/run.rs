@@ -221,8 +221,8 @@ fn run_inner(
     let written = (|| -> Result<()> {
         let mut w = output::Writer::create(&staging.dir)?;
         w.write_global_findings(&global)?;
-        match &rows {
-            Rows::Memory(events, payments) => reconcile_into(
+        let mut each = |events: &[crate::model::Event], payments: &[crate::model::Payment]| {
+            reconcile_into(
                 &ctx,
                 events,
                 payments,
@@ -233,7 +233,17 @@ fn run_inner(
                     ledger: &mut st.ledger,
                 },
                 progress,
-            )?,
+            )
+        };
+        match &rows {
+            Rows::Memory(events, payments) => each(events, payments)?,
+            // One thread: each partition is read back when its turn comes.
+            Rows::Spilled(parts) if cfg.threads == 1 => {
+                for k in 0..parts.n {
+                    let (events, payments) = parts.load(k)?;
+                    each(&events, &payments)?;
+                }
+            }
             Rows::Spilled(parts) => std::thread::scope(|s| -> Result<()> {
                 // Partition k+1 is read back while k is reconciled; the
                 // rendezvous channel keeps at most those two in memory.
@@ -249,18 +259,7 @@ fn run_inner(
                 });
                 for loaded in rx {
                     let (events, payments) = loaded?;
-                    reconcile_into(
-                        &ctx,
-                        &events,
-                        &payments,
-                        &mut w,
-                        &mut Tally {
-                            counts: &mut st.counts,
-                            totals: &mut st.totals,
-                            ledger: &mut st.ledger,
-                        },
-                        progress,
-                    )?;
+                    each(&events, &payments)?;
                 }
                 Ok(())
             })?,

@@ -152,3 +152,79 @@ fn zero_principal_reads_the_same_in_memory_and_spilled() {
     assert!(!mem.contains("-0.00"), "{mem}");
     assert_eq!(mem, w.read("spill/exceptions.csv"));
 }
+
+/// `--threads 1` runs on one thread: the reader, the SHA-256 and the
+/// read-back of spilled partitions stay on it instead of threads of their
+/// own. Same outputs, figures and digests as a two-thread run, in memory
+/// and spilled, also for an input past the size at which the digest moves
+/// to a thread (1 MiB).
+#[test]
+fn one_thread_runs_equal_two_thread_runs() {
+    let w = Workdir::new();
+    let mut payments = String::from(
+        "payment_id,person_id,employer_id,insurance,period,base,employer_amount,individual_amount,paid_on,kind\n",
+    );
+    // 167 persons, ten years of monthly pension payments each.
+    for i in 0..20_000u32 {
+        let (p, m) = (i / 120, i % 120);
+        payments.push_str(&format!(
+            "Y{i},P{p},E1,pension,{}-{:02},4000.00,640.00,320.00,,\n",
+            2014 + m / 12,
+            1 + m % 12
+        ));
+    }
+    w.input(
+        "employers.csv",
+        "employer_id,name,credit_code,status,status_date,region,archive_transferred\n\
+         E1,甲公司,,active,2020-01-01,230103,\n",
+    );
+    w.input(
+        "events.csv",
+        "event_id,person_id,id_number,name,employer_id,insurance,action,period,base,reason\n\
+         V1,P1,,,E1,pension,increase,2023-01,4000.00,\n",
+    );
+    w.input("payments.csv", &payments);
+    let run = |out: &str, extra: &[&str]| {
+        let mut a = vec![
+            "run",
+            "in",
+            "--out",
+            out,
+            "--as-of",
+            "2024-01-20",
+            "--through",
+            "2023-12",
+            "--quiet",
+            "--temp-dir",
+            "tmp",
+        ];
+        a.extend_from_slice(extra);
+        w.cmd(&a).assert().success();
+        let mut files = snapshot(&w.path(out));
+        let mut summary: serde_json::Value = without_elapsed(
+            serde_json::from_slice(&files.remove("summary.json").unwrap()).unwrap(),
+        );
+        summary["options"]
+            .as_object_mut()
+            .map(|o| o.remove("threads"));
+        (files, summary)
+    };
+    let two = run("two", &["--threads", "2"]);
+    assert!(std::fs::metadata(w.path("in/payments.csv")).unwrap().len() > 1 << 20);
+    for (out, extra) in [
+        ("one", &["--threads", "1"][..]),
+        (
+            "one-spilled",
+            &["--threads", "1", "--memory-limit", "64K"][..],
+        ),
+        (
+            "two-spilled",
+            &["--threads", "2", "--memory-limit", "64K"][..],
+        ),
+    ] {
+        let got = run(out, extra);
+        assert_eq!(got.1, two.1, "{out}: summary");
+        assert_eq!(got.0, two.0, "{out}: outputs");
+    }
+    assert!(leftovers(&w.path("tmp")).is_empty(), "spill folder removed");
+}

@@ -28,6 +28,8 @@ const QUEUE: usize = 4;
 pub struct FileDigest {
     state: State,
     seen: u64,
+    /// Whether a hashing thread may be started (not in a one-thread run).
+    may_thread: bool,
 }
 
 enum State {
@@ -46,18 +48,28 @@ impl Default for FileDigest {
         FileDigest {
             state: State::Inline(Sha256::new()),
             seen: 0,
+            may_thread: true,
         }
     }
 }
 
 impl FileDigest {
+    /// A digest that is always computed inline, on the reading thread
+    /// (`--threads 1`: the run uses one thread only).
+    pub fn inline_only() -> Self {
+        FileDigest {
+            may_thread: false,
+            ..FileDigest::default()
+        }
+    }
+
     /// Adds the next bytes of the file.
     pub fn update(&mut self, bytes: &[u8]) {
         self.seen += bytes.len() as u64;
         match &mut self.state {
             State::Inline(h) => {
                 h.update(bytes);
-                if self.seen > INLINE_LIMIT {
+                if self.may_thread && self.seen > INLINE_LIMIT {
                     self.start_thread();
                 }
             }
@@ -196,5 +208,16 @@ mod tests {
         d.update(b"abc");
         assert!(matches!(d.state, State::Inline(_)));
         assert_eq!(d.finish(), reference(b"abc"));
+    }
+
+    #[test]
+    fn an_inline_only_digest_never_starts_a_thread() {
+        let data = vec![7u8; 3 << 20];
+        let mut d = FileDigest::inline_only();
+        for c in data.chunks(100_000) {
+            d.update(c);
+            assert!(matches!(d.state, State::Inline(_)));
+        }
+        assert_eq!(d.finish(), reference(&data));
     }
 }

@@ -10,7 +10,8 @@
 //! batch shard by shard in parallel with the verdicts of a sequential
 //! pass, or to spill files (`crate::spill`). Validating batch k+1 overlaps
 //! merging batch k, and merged batches go back to the reader to be
-//! refilled. Guarantees: rows read = accepted + rejected for every file;
+//! refilled. With `--threads 1` the reading (and hashing) happens on the
+//! one thread, between batches, so the run uses one core. Guarantees: rows read = accepted + rejected for every file;
 //! every reject carries file, line, reason and raw text; output is
 //! independent of the thread count.
 
@@ -142,6 +143,12 @@ where
 {
     let encoding = reader::detect_encoding(&file.path, cfg.encoding)?;
     let mut rdr = RecordReader::open(&file.path, encoding, cfg.delimiter)?;
+    // One thread asked for, one thread used: the reading and hashing
+    // happen on this thread too (see `read_batches`).
+    let one_thread = cfg.threads == 1;
+    if one_thread {
+        rdr.hash_inline();
+    }
     let io_err = |e| Error::io(&file.path, "cannot read", e);
     let head = rdr.next_batch(1).map_err(io_err)?;
     if head.is_empty() {
@@ -167,10 +174,97 @@ where
         accepted: 0,
         rejected: 0,
     };
+    // Batch k is merged (in order, on this thread) while batch k+1 is
+    // validated on the pool: the two stages overlap.
+    let validate = |batch: &Batch, out: &mut Vec<Checked<T>>| {
+        (0..batch.len())
+            .into_par_iter()
+            .map_init(Vec::new, |f, i| {
+                if !batch.fields_into(i, f) {
+                    Err(Reason::DecodeError)
+                } else if f.len() != map.width {
+                    Err(Reason::FieldCount)
+                } else {
+                    parse(f, &map)
+                }
+            })
+            .collect_into_vec(out);
+    };
+    let mut merge_batch = |batch: &Batch, outcomes: &mut Vec<Checked<T>>| -> Result<()> {
+        let verdicts = merge(std::mem::take(outcomes), batch)?;
+        for (i, verdict) in verdicts.into_iter().enumerate() {
+            stat.rows_read += 1;
+            match verdict {
+                None => stat.accepted += 1,
+                Some(reason) => {
+                    stat.rejected += 1;
+                    rejects.push(Reject {
+                        file: file.display.clone(),
+                        line: batch.records[i].line,
+                        reason,
+                        raw: batch.raw_text(i),
+                    });
+                }
+            }
+        }
+        Ok(())
+    };
+    let mut pending: Option<(Batch, Vec<Checked<T>>)> = None;
+    let mut last_bytes = 0u64;
+    // Takes the next batch read; gives back the batch merged meanwhile,
+    // for the reader to refill.
+    let mut consume = |batch: Batch, bytes: u64| -> Result<Option<Batch>> {
+        let mut outcomes: Vec<Checked<T>> = Vec::new();
+        let mut merged: Result<()> = Ok(());
+        let mut done = None;
+        rayon::in_place_scope(|sc| {
+            sc.spawn(|_| validate(&batch, &mut outcomes));
+            if let Some((b, mut o)) = pending.take() {
+                merged = merge_batch(&b, &mut o);
+                done = Some(b);
+            }
+        });
+        merged?;
+        progress.add_bytes(bytes - last_bytes, batch.len() as u64);
+        last_bytes = bytes;
+        pending = Some((batch, outcomes));
+        Ok(done)
+    };
+    let digest = if one_thread {
+        let mut spare = None;
+        loop {
+            let mut b: Batch = spare.take().unwrap_or_default();
+            rdr.fill_batch(&mut b, BATCH_RECORDS).map_err(io_err)?;
+            if b.is_empty() {
+                break;
+            }
+            spare = consume(b, rdr.bytes_read())?;
+        }
+        rdr.digest()
+    } else {
+        read_batches(rdr, &file.display, &mut consume, io_err)?
+    };
+    if let Some((b, mut o)) = pending.take() {
+        merge_batch(&b, &mut o)?;
+    }
+    stat.size = digest.0;
+    stat.sha256 = digest.1;
+    Ok(stat)
+}
+
+/// Reads `rdr` on a thread of its own, handing each batch (with the
+/// bytes read so far) to `consume` on this thread; the batches `consume`
+/// gives back are refilled. Returns the file's size and SHA-256.
+fn read_batches<R: std::io::Read + Send>(
+    mut rdr: RecordReader<R>,
+    display: &str,
+    mut consume: impl FnMut(Batch, u64) -> Result<Option<Batch>>,
+    io_err: impl Fn(std::io::Error) -> Error,
+) -> Result<(u64, String)> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<(Batch, u64)>>(2);
     // Merged batches go back to the reader to be refilled.
     let (give_back, take_back) = std::sync::mpsc::channel::<Batch>();
-    let digest = std::thread::scope(|s| -> Result<(u64, String)> {
+    std::thread::scope(|s| -> Result<(u64, String)> {
         let producer = s.spawn(move || {
             loop {
                 let mut b = take_back.try_recv().unwrap_or_default();
@@ -189,73 +283,23 @@ where
             }
             rdr.digest()
         });
-        // Batch k is merged (in order, on this thread) while batch k+1 is
-        // validated on the pool: the two stages overlap.
-        let validate = |batch: &Batch, out: &mut Vec<Checked<T>>| {
-            (0..batch.len())
-                .into_par_iter()
-                .map_init(Vec::new, |f, i| {
-                    if !batch.fields_into(i, f) {
-                        Err(Reason::DecodeError)
-                    } else if f.len() != map.width {
-                        Err(Reason::FieldCount)
-                    } else {
-                        parse(f, &map)
-                    }
-                })
-                .collect_into_vec(out);
-        };
-        let mut merge_batch = |batch: &Batch, outcomes: &mut Vec<Checked<T>>| -> Result<()> {
-            let verdicts = merge(std::mem::take(outcomes), batch)?;
-            for (i, verdict) in verdicts.into_iter().enumerate() {
-                stat.rows_read += 1;
-                match verdict {
-                    None => stat.accepted += 1,
-                    Some(reason) => {
-                        stat.rejected += 1;
-                        rejects.push(Reject {
-                            file: file.display.clone(),
-                            line: batch.records[i].line,
-                            reason,
-                            raw: batch.raw_text(i),
-                        });
-                    }
-                }
-            }
-            Ok(())
-        };
-        let mut pending: Option<(Batch, Vec<Checked<T>>)> = None;
-        let mut last_bytes = 0u64;
+        // Owned here, so that an early return drops it and a reader
+        // blocked on a full channel stops instead of being waited for.
+        let rx = rx;
         for msg in rx.iter() {
-            let (batch, bytes) = msg.map_err(io_err)?;
+            let (batch, bytes) = msg.map_err(&io_err)?;
             if batch.is_empty() {
                 break;
             }
-            let mut outcomes: Vec<Checked<T>> = Vec::new();
-            let mut merged: Result<()> = Ok(());
-            rayon::in_place_scope(|sc| {
-                sc.spawn(|_| validate(&batch, &mut outcomes));
-                if let Some((b, mut o)) = pending.take() {
-                    merged = merge_batch(&b, &mut o);
-                    // The reader may be gone (error); then the batch drops.
-                    let _ = give_back.send(b);
-                }
-            });
-            merged?;
-            progress.add_bytes(bytes - last_bytes, batch.len() as u64);
-            last_bytes = bytes;
-            pending = Some((batch, outcomes));
-        }
-        if let Some((b, mut o)) = pending.take() {
-            merge_batch(&b, &mut o)?;
+            if let Some(b) = consume(batch, bytes)? {
+                // The reader may be gone (error); then the batch drops.
+                let _ = give_back.send(b);
+            }
         }
         producer
             .join()
-            .map_err(|_| Error::Invariant(format!("reader thread for {} panicked", file.display)))
-    })?;
-    stat.size = digest.0;
-    stat.sha256 = digest.1;
-    Ok(stat)
+            .map_err(|_| Error::Invariant(format!("reader thread for {display} panicked")))
+    })
 }
 
 /// Turns a per-row merge into a batch merge (rows in file order).

@@ -106,6 +106,12 @@ impl<R: Read> RecordReader<R> {
         }
     }
 
+    /// Keeps the SHA-256 on the calling thread (no hashing thread); call
+    /// before the first batch.
+    pub fn hash_inline(&mut self) {
+        self.src.sha = super::digest::FileDigest::inline_only();
+    }
+
     /// Bytes of the underlying file read so far.
     pub fn bytes_read(&self) -> u64 {
         self.src.bytes_read
