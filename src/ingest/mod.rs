@@ -20,6 +20,7 @@ pub mod decode;
 pub mod dedup;
 pub mod digest;
 pub mod discover;
+mod feed;
 pub mod header;
 pub mod reader;
 pub mod rows;
@@ -144,7 +145,7 @@ where
     let encoding = reader::detect_encoding(&file.path, cfg.encoding)?;
     let mut rdr = RecordReader::open(&file.path, encoding, cfg.delimiter)?;
     // One thread asked for, one thread used: the reading and hashing
-    // happen on this thread too (see `read_batches`).
+    // happen on this thread too (else `feed::read_batches`).
     let one_thread = cfg.threads == 1;
     if one_thread {
         rdr.hash_inline();
@@ -242,7 +243,7 @@ where
         }
         rdr.digest()
     } else {
-        read_batches(rdr, &file.display, &mut consume, io_err)?
+        feed::read_batches(rdr, &file.display, &mut consume, io_err)?
     };
     if let Some((b, mut o)) = pending.take() {
         merge_batch(&b, &mut o)?;
@@ -250,56 +251,6 @@ where
     stat.size = digest.0;
     stat.sha256 = digest.1;
     Ok(stat)
-}
-
-/// Reads `rdr` on a thread of its own, handing each batch (with the
-/// bytes read so far) to `consume` on this thread; the batches `consume`
-/// gives back are refilled. Returns the file's size and SHA-256.
-fn read_batches<R: std::io::Read + Send>(
-    mut rdr: RecordReader<R>,
-    display: &str,
-    mut consume: impl FnMut(Batch, u64) -> Result<Option<Batch>>,
-    io_err: impl Fn(std::io::Error) -> Error,
-) -> Result<(u64, String)> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<(Batch, u64)>>(2);
-    // Merged batches go back to the reader to be refilled.
-    let (give_back, take_back) = std::sync::mpsc::channel::<Batch>();
-    std::thread::scope(|s| -> Result<(u64, String)> {
-        let producer = s.spawn(move || {
-            loop {
-                let mut b = take_back.try_recv().unwrap_or_default();
-                match rdr.fill_batch(&mut b, BATCH_RECORDS).map(|()| b) {
-                    Ok(b) => {
-                        let done = b.is_empty();
-                        if tx.send(Ok((b, rdr.bytes_read()))).is_err() || done {
-                            break;
-                        }
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
-                        break;
-                    }
-                }
-            }
-            rdr.digest()
-        });
-        // Owned here, so that an early return drops it and a reader
-        // blocked on a full channel stops instead of being waited for.
-        let rx = rx;
-        for msg in rx.iter() {
-            let (batch, bytes) = msg.map_err(&io_err)?;
-            if batch.is_empty() {
-                break;
-            }
-            if let Some(b) = consume(batch, bytes)? {
-                // The reader may be gone (error); then the batch drops.
-                let _ = give_back.send(b);
-            }
-        }
-        producer
-            .join()
-            .map_err(|_| Error::Invariant(format!("reader thread for {display} panicked")))
-    })
 }
 
 /// Turns a per-row merge into a batch merge (rows in file order).
