@@ -6,10 +6,9 @@
 //! The rule is narrower than the `csv` crate's `QuoteStyle::Necessary`
 //! (which also quotes e.g. a lone empty field), so the few lines are here.
 
+use super::direct::OutFile;
 use crate::error::{Error, Result};
 use rust_decimal::{Decimal, RoundingStrategy};
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// Formats money: two decimals, half away from zero, no negative zero.
@@ -156,36 +155,24 @@ pub fn line<S: AsRef<str>>(fields: &[S]) -> String {
     s
 }
 
-/// A buffered output file that knows its byte position (for the history
-/// index).
+/// An output file that knows its byte position (for the history index).
 ///
-/// Outputs are fsynced before they are published. Left to itself the
-/// kernel starts writing a file back only when a large share of memory is
-/// dirty, so a run of gigabytes would write nothing until that final
-/// fsync and then wait for the whole disk write. Every
-/// [`WRITEBACK_EVERY`] bytes the file asks the kernel to start writing
-/// back what it already holds (`sync_file_range`, without waiting), so
-/// the disk works while the run computes and the final fsync finds
-/// little left to do.
+/// Outputs are fsynced before they are published; the bytes go through
+/// [`OutFile`](super::direct::OutFile), which writes them around the page
+/// cache where the file system allows (see `output::direct` for why).
 pub struct CsvOut {
     path: PathBuf,
-    w: BufWriter<File>,
+    w: OutFile,
     pos: u64,
-    /// Bytes handed to the kernel for writeback so far.
-    started: u64,
 }
-
-/// How often an output starts the writeback of what it has written.
-pub const WRITEBACK_EVERY: u64 = 32 << 20;
 
 impl CsvOut {
     pub fn create(path: &Path, header: &[&str]) -> Result<Self> {
-        let f = File::create(path).map_err(|e| Error::io(path, "cannot create", e))?;
+        let w = OutFile::create(path).map_err(|e| Error::io(path, "cannot create", e))?;
         let mut out = CsvOut {
             path: path.to_path_buf(),
-            w: BufWriter::with_capacity(1 << 20, f),
+            w,
             pos: 0,
-            started: 0,
         };
         if !header.is_empty() {
             out.write_line(&line(header))?;
@@ -202,43 +189,20 @@ impl CsvOut {
             .write_all(l.as_bytes())
             .map_err(|e| Error::io(&self.path, "cannot write", e))?;
         self.pos += l.len() as u64;
-        if self.pos - self.started >= WRITEBACK_EVERY {
-            self.start_writeback();
-        }
         Ok(())
-    }
-
-    /// Starts (does not wait for) the writeback of the bytes already in
-    /// the file, i.e. all but what the buffer still holds. Only a hint:
-    /// the final fsync is what guarantees durability, so a failure here
-    /// is ignored.
-    fn start_writeback(&mut self) {
-        let upto = self.pos - self.w.buffer().len() as u64;
-        #[cfg(target_os = "linux")]
-        {
-            use std::os::unix::io::AsRawFd;
-            let fd = self.w.get_ref().as_raw_fd();
-            let (from, len) = (self.started as i64, (upto - self.started) as i64);
-            // SAFETY: `fd` is the open descriptor of `self.w`'s file, alive
-            // for the call; the call reads no memory of ours.
-            unsafe {
-                libc::sync_file_range(fd, from, len, libc::SYNC_FILE_RANGE_WRITE);
-            }
-        }
-        self.started = upto;
     }
 
     pub fn row<S: AsRef<str>>(&mut self, fields: &[S]) -> Result<()> {
         self.write_line(&line(fields))
     }
 
-    /// Flushes and fsyncs the file.
+    /// Writes what is left and fsyncs the file.
     pub fn finish(self) -> Result<()> {
         let path = self.path;
         let f = self
             .w
-            .into_inner()
-            .map_err(|e| Error::io(&path, "cannot write", e.into_error()))?;
+            .finish()
+            .map_err(|e| Error::io(&path, "cannot write", e))?;
         f.sync_all().map_err(|e| Error::io(&path, "cannot sync", e))
     }
 }

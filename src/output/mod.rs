@@ -11,6 +11,7 @@
 //! milliseconds on outputs of millions of people.
 
 pub mod csvw;
+pub mod direct;
 pub mod publish;
 pub mod summary;
 
