@@ -5,6 +5,8 @@
 //!   check and `parse_payment` (every value parsed and validated,
 //!   fingerprinted for duplicate detection). The reader's SHA-256 of the
 //!   bytes runs on a thread of its own, as in the engine (`ingest::digest`);
+//! - `engine_one_thread`: the same with the SHA-256 on the parsing thread,
+//!   as a `--threads 1` run does: strictly one thread;
 //! - `csv_byte_record`: a plain `csv` crate `ByteRecord` pass over the same
 //!   file, the floor for "read and split the CSV";
 //! - `sha256_only`: the file's SHA-256 alone (summary.json reports it),
@@ -59,10 +61,14 @@ fn make_input(dir: &Path) -> PathBuf {
     dir.join("payments.csv")
 }
 
-/// The engine's parse + validate path; returns (rows accepted, rows rejected).
-fn engine_pass(path: &Path) -> (u64, u64) {
+/// The engine's parse + validate path, hashing on a thread of its own or
+/// (`one_thread`) on this one; returns (rows accepted, rows rejected).
+fn engine_pass(path: &Path, one_thread: bool) -> (u64, u64) {
     let f = File::open(path).expect("open");
     let mut rdr = RecordReader::new(f, Encoding::Utf8, b',');
+    if one_thread {
+        rdr.hash_inline();
+    }
     let head = rdr.next_batch(1).expect("read header");
     let cells = head.fields(0).expect("header decodes");
     let map = map_header(InputKind::Payments, &cells, "payments.csv").expect("header maps");
@@ -134,7 +140,8 @@ fn bench(c: &mut Criterion) {
         detect_encoding(&path, contrib_recon::config::EncodingChoice::Auto).expect("detect"),
         Encoding::Utf8
     );
-    let (ok, bad) = engine_pass(&path);
+    let (ok, bad) = engine_pass(&path, false);
+    assert_eq!(engine_pass(&path, true), (ok, bad));
     assert_eq!(bad, 0, "generated rows are all valid");
     assert_eq!(csv_pass(&path), ok, "both passes see every row");
     eprintln!(
@@ -146,7 +153,10 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("payments");
     g.throughput(Throughput::Bytes(size));
     g.sample_size(10);
-    g.bench_function("engine_parse_validate", |b| b.iter(|| engine_pass(&path)));
+    g.bench_function("engine_parse_validate", |b| {
+        b.iter(|| engine_pass(&path, false))
+    });
+    g.bench_function("engine_one_thread", |b| b.iter(|| engine_pass(&path, true)));
     g.bench_function("csv_byte_record", |b| b.iter(|| csv_pass(&path)));
     g.bench_function("sha256_only", |b| b.iter(|| sha_pass(&path)));
     g.finish();
