@@ -154,9 +154,7 @@ fn run_inner(
         None => {
             let mut sink = ingest::MemorySink::sized_for(&files);
             ingest::ingest(cfg, &files, progress, &mut st.ing, &mut sink)?;
-            let mut facts = spill::Facts::default();
-            sink.events.iter().for_each(|e| facts.add_event(e));
-            sink.payments.iter().for_each(|p| facts.add_payment(p));
+            let facts = spill::Facts::gather(&sink.events, &sink.payments);
             (Rows::Memory(sink.events, sink.payments), facts)
         }
         Some(n) => {

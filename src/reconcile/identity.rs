@@ -39,7 +39,11 @@ impl IdentityIndex {
 
     /// Adds everything `other` saw (a union: the order rows were seen in
     /// does not matter).
-    pub fn merge(&mut self, other: IdentityIndex) {
+    pub fn merge(&mut self, mut other: IdentityIndex) {
+        // Fold the smaller map into the larger.
+        if self.persons_by_number.len() < other.persons_by_number.len() {
+            std::mem::swap(self, &mut other);
+        }
         for (number, persons) in other.persons_by_number {
             self.persons_by_number
                 .entry(number)

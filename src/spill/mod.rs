@@ -356,6 +356,26 @@ impl Facts {
         self.reference(e.employer_id.as_deref());
     }
 
+    /// The facts of rows held in memory, gathered in parallel chunks and
+    /// merged (the result does not depend on the chunking).
+    pub fn gather(events: &[Event], payments: &[Payment]) -> Facts {
+        const CHUNK: usize = 1 << 16;
+        let ev = events.par_chunks(CHUNK).map(|c| {
+            let mut f = Facts::default();
+            c.iter().for_each(|e| f.add_event(e));
+            f
+        });
+        let py = payments.par_chunks(CHUNK).map(|c| {
+            let mut f = Facts::default();
+            c.iter().for_each(|p| f.add_payment(p));
+            f
+        });
+        ev.chain(py).reduce(Facts::default, |mut a, b| {
+            a.merge(b);
+            a
+        })
+    }
+
     /// Adds the facts gathered over other rows: counts and sums add up,
     /// sets unite, so partitions may be gathered apart and merged in any
     /// order.
@@ -459,6 +479,11 @@ mod tests {
         let mut all = Facts::default();
         events.iter().for_each(|e| all.add_event(e));
         payments.iter().for_each(|p| all.add_payment(p));
+        let gathered = Facts::gather(&events, &payments);
+        assert_eq!(gathered.identities, all.identities);
+        assert_eq!(gathered.referenced, all.referenced);
+        assert_eq!(gathered.payments_accepted, all.payments_accepted);
+        assert_eq!(gathered.payments_accepted_net, all.payments_accepted_net);
         for split in 0..=events.len() {
             let (mut a, mut b) = (Facts::default(), Facts::default());
             events[..split].iter().for_each(|e| a.add_event(e));
