@@ -217,7 +217,7 @@ fn run_inner(
 
     let staging = publish::Staging::begin(&cfg.out_dir)?;
     let written = (|| -> Result<()> {
-        let mut w = output::Writer::create(&staging.dir)?;
+        let mut w = output::Writer::create(&staging.dir, cfg.threads > 1)?;
         w.write_global_findings(&global)?;
         let mut each = |events: &[crate::model::Event], payments: &[crate::model::Payment]| {
             reconcile_into(
@@ -267,7 +267,7 @@ fn run_inner(
             serde_json::json!({"persons": st.counts.persons, "ledger_rows": st.totals.ledger_status.iter().sum::<u64>()}),
         );
         w.finish()?;
-        output::write_rejects(&staging.dir, &ing.rejects)
+        output::write_rejects(&staging.dir, &ing.rejects, cfg.threads > 1)
     })();
     drop(rows);
     let checked = written.and_then(|()| {

@@ -167,8 +167,11 @@ pub struct CsvOut {
 }
 
 impl CsvOut {
-    pub fn create(path: &Path, header: &[&str]) -> Result<Self> {
-        let w = OutFile::create(path).map_err(|e| Error::io(path, "cannot create", e))?;
+    /// Creates `path` with its header line; `may_thread`: see
+    /// [`OutFile::create`].
+    pub fn create(path: &Path, header: &[&str], may_thread: bool) -> Result<Self> {
+        let w =
+            OutFile::create(path, may_thread).map_err(|e| Error::io(path, "cannot create", e))?;
         let mut out = CsvOut {
             path: path.to_path_buf(),
             w,

@@ -243,16 +243,18 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Creates every output file (with its header) in `dir`.
-    pub fn create(dir: &Path) -> Result<Self> {
+    /// Creates every output file (with its header) in `dir`; `may_thread`
+    /// false writes them on the caller's thread only (`--threads 1`).
+    pub fn create(dir: &Path, may_thread: bool) -> Result<Self> {
+        let t = may_thread;
         Ok(Writer {
-            ledger: CsvOut::create(&dir.join("ledger.csv"), &LEDGER_HEADER)?,
-            persons: CsvOut::create(&dir.join("persons.csv"), &PERSONS_HEADER)?,
-            exceptions: CsvOut::create(&dir.join("exceptions.csv"), &EXCEPTIONS_HEADER)?,
-            makeup: CsvOut::create(&dir.join("makeup_cases.csv"), &MAKEUP_HEADER)?,
-            pooling: CsvOut::create(&dir.join("pooling.csv"), &POOLING_HEADER)?,
+            ledger: CsvOut::create(&dir.join("ledger.csv"), &LEDGER_HEADER, t)?,
+            persons: CsvOut::create(&dir.join("persons.csv"), &PERSONS_HEADER, t)?,
+            exceptions: CsvOut::create(&dir.join("exceptions.csv"), &EXCEPTIONS_HEADER, t)?,
+            makeup: CsvOut::create(&dir.join("makeup_cases.csv"), &MAKEUP_HEADER, t)?,
+            pooling: CsvOut::create(&dir.join("pooling.csv"), &POOLING_HEADER, t)?,
             index: {
-                let mut idx = CsvOut::create(&dir.join("history.idx"), &[])?;
+                let mut idx = CsvOut::create(&dir.join("history.idx"), &[], t)?;
                 idx.write_line("#contrib-recon history index v1: person\\tledger\\tpersons\\texceptions\\tmakeup_cases\\tpooling (offset,length)\n")?;
                 idx
             },
@@ -302,8 +304,9 @@ impl Writer {
 }
 
 /// Writes `rejects.csv` (already sorted by file, then line).
-pub fn write_rejects(dir: &Path, rejects: &[Reject]) -> Result<()> {
-    let mut out = CsvOut::create(&dir.join("rejects.csv"), &REJECTS_HEADER)?;
+pub fn write_rejects(dir: &Path, rejects: &[Reject], may_thread: bool) -> Result<()> {
+    let t = may_thread;
+    let mut out = CsvOut::create(&dir.join("rejects.csv"), &REJECTS_HEADER, t)?;
     for r in rejects {
         out.row(&[
             r.file.as_str(),
