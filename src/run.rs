@@ -158,7 +158,18 @@ fn run_inner(
             (Rows::Memory(sink.events, sink.payments), facts)
         }
         Some(n) => {
-            let mut sink = spill::SpillSink::new(&cfg.temp_dir, n)?;
+            let rows_of = |kind| {
+                files
+                    .iter()
+                    .filter(|f| f.kind == kind)
+                    .map(|f| ingest::estimate_rows(&f.path))
+                    .sum::<usize>()
+            };
+            let rows = (
+                rows_of(crate::config::InputKind::Events),
+                rows_of(crate::config::InputKind::Payments),
+            );
+            let mut sink = spill::SpillSink::new(&cfg.temp_dir, n, rows)?;
             ingest::ingest(cfg, &files, progress, &mut st.ing, &mut sink)?;
             progress.stage(
                 "rows_spilled",

@@ -15,7 +15,8 @@ pub struct Spilled<T> {
     pub line: u64,
     pub fp: u128,
     pub id: Option<u128>,
-    pub raw: Vec<u8>,
+    /// The raw text, kept only for rows phase 2 may reject (`seen`).
+    pub raw: Option<Vec<u8>>,
     pub row: T,
 }
 
@@ -179,7 +180,10 @@ impl<T: Codec> Spilled<T> {
                 w.write_all(&id.to_le_bytes())?;
             }
         }
-        put_bytes(w, &self.raw)?;
+        match &self.raw {
+            Some(raw) => put_bytes(w, raw)?,
+            None => w.write_all(&u32::MAX.to_le_bytes())?,
+        }
         self.row.put(w)
     }
 
@@ -197,7 +201,7 @@ impl<T: Codec> Spilled<T> {
                 0 => None,
                 _ => Some(u128::from_le_bytes(get::<16>(r)?)),
             },
-            raw: get_bytes(r)?.ok_or_else(bad)?,
+            raw: get_bytes(r)?,
             row: T::get(r)?,
         }))
     }
@@ -226,7 +230,7 @@ mod tests {
             line: 3,
             fp: 4,
             id: None,
-            raw: b"raw".to_vec(),
+            raw: Some(b"raw".to_vec()),
             row: e.clone(),
         };
         let mut buf = Vec::new();
@@ -236,8 +240,8 @@ mod tests {
         let a = Spilled::<Event>::get(&mut r).unwrap().unwrap();
         assert_eq!(a.row, e);
         assert_eq!(
-            (a.seq, a.stat, a.line, a.fp, a.raw.as_slice()),
-            (1, 2, 3, 4, &b"raw"[..])
+            (a.seq, a.stat, a.line, a.fp, a.raw.as_deref()),
+            (1, 2, 3, 4, Some(&b"raw"[..]))
         );
         assert!(Spilled::<Event>::get(&mut r).unwrap().is_some());
         assert!(Spilled::<Event>::get(&mut r).unwrap().is_none());

@@ -22,6 +22,7 @@
 
 pub mod codec;
 mod phase2;
+mod seen;
 
 use crate::config::InputKind;
 use crate::error::{Error, Result};
@@ -164,16 +165,19 @@ struct KindFiles {
     /// Valid rows of this kind spilled so far: the next row's file-order
     /// number.
     seq: u64,
+    /// Duplicate keys met so far (decides which rows keep raw text).
+    seen: seen::Seen,
 }
 
 impl KindFiles {
-    fn create(dir: &Path, name: &'static str, n: usize) -> Result<KindFiles> {
+    fn create(dir: &Path, name: &'static str, n: usize, rows: usize) -> Result<KindFiles> {
         Ok(KindFiles {
             name,
             writers: (0..n)
                 .map(|i| create(&dir.join(format!("dedup-{name}-{i}"))))
                 .collect::<Result<_>>()?,
             seq: 0,
+            seen: seen::Seen::with_keys(rows),
         })
     }
 
@@ -184,14 +188,15 @@ impl KindFiles {
                 .map_err(write_err(dir.join(format!("dedup-{}-{i}", self.name))))?;
         }
         self.writers.clear();
+        self.seen = seen::Seen::with_keys(0);
         Ok(())
     }
 }
 
 impl SpillSink {
     /// Creates `n` dedup partitions per kind in a new private folder under
-    /// `temp_dir`.
-    pub fn new(temp_dir: &Path, n: usize) -> Result<Self> {
+    /// `temp_dir`; `rows` estimates the (events, payments) rows to come.
+    pub fn new(temp_dir: &Path, n: usize, rows: (usize, usize)) -> Result<Self> {
         std::fs::create_dir_all(temp_dir)
             .map_err(|e| Error::io(temp_dir, "cannot create temp folder", e))?;
         clean_leftovers(temp_dir);
@@ -207,8 +212,8 @@ impl SpillSink {
             .tempdir_in(temp_dir)
             .map_err(|e| Error::io(temp_dir, "cannot create spill folder", e))?;
         Ok(SpillSink {
-            events: KindFiles::create(dir.path(), "events", n)?,
-            payments: KindFiles::create(dir.path(), "payments", n)?,
+            events: KindFiles::create(dir.path(), "events", n, rows.0)?,
+            payments: KindFiles::create(dir.path(), "payments", n, rows.1)?,
             dir,
             n,
             sample: BTreeSet::new(),
@@ -232,7 +237,7 @@ impl SpillSink {
     /// Phase 1 for one batch of one kind: valid rows are numbered in file
     /// order, encoded in parallel and appended to their dedup partitions.
     /// Every row passes here; the duplicate rules decide in phase 2.
-    fn spill_batch<R: Send, T: Codec + Send>(
+    fn spill_batch<R: Send + DupKey, T: Codec + Send>(
         &mut self,
         rows: Vec<Checked<R>>,
         batch: &Batch,
@@ -261,6 +266,16 @@ impl SpillSink {
             seqs.push(next);
             next += u64::from(v.is_none());
         }
+        // In file order: does a row's key repeat an earlier one? Only
+        // those rows can be rejected in phase 2, so only they spill their
+        // raw text.
+        let keep_raw: Vec<bool> = rows
+            .iter()
+            .map(|r| {
+                r.as_ref()
+                    .is_ok_and(|r| files.seen.test_and_set(r.dup_key()))
+            })
+            .collect();
         let n = *n;
         // Per valid row: dedup partition, encoded bytes, the person id if
         // it is in the sample.
@@ -278,7 +293,7 @@ impl SpillSink {
                     line: batch.records[i].line,
                     fp,
                     id,
-                    raw: batch.raw(i).to_vec(),
+                    raw: keep_raw[i].then(|| batch.raw(i).to_vec()),
                     row,
                 };
                 let mut buf = Vec::with_capacity(256);
@@ -296,6 +311,24 @@ impl SpillSink {
             ))?;
         }
         Ok(verdicts)
+    }
+}
+
+/// The key the duplicate rules compare a row under: its id digest, or
+/// its content fingerprint when the id is empty.
+trait DupKey {
+    fn dup_key(&self) -> u128;
+}
+
+impl DupKey for EventRow {
+    fn dup_key(&self) -> u128 {
+        self.id.unwrap_or(self.fp)
+    }
+}
+
+impl DupKey for PaymentRow {
+    fn dup_key(&self) -> u128 {
+        self.id.unwrap_or(self.fp)
     }
 }
 

@@ -55,7 +55,15 @@ fn decide<T: Codec>(
     };
     for r in recs {
         if let Some(reason) = d.check(r.id, r.fp) {
-            out.rejected.push((r.stat, r.line, reason, r.raw));
+            // Phase 1 kept the text of every row whose key it had seen
+            // before, and only those can be rejected here (`seen`).
+            let raw = r.raw.ok_or_else(|| {
+                Error::Invariant(format!(
+                    "spilled row {} of input {} was rejected but has no raw text",
+                    r.line, r.stat
+                ))
+            })?;
+            out.rejected.push((r.stat, r.line, reason, raw));
             continue;
         }
         keep(&mut out.facts, &r.row);
@@ -66,7 +74,7 @@ fn decide<T: Codec>(
             line: 0,
             fp: 0,
             id: None,
-            raw: Vec::new(),
+            raw: None,
             row: r.row,
         };
         slim.put(&mut out.parts[part])
