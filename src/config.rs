@@ -85,3 +85,11 @@ pub struct RunConfig {
     /// Also write `report.html`.
     pub report: bool,
 }
+
+impl RunConfig {
+    /// `--threads 1`: the whole run stays on one thread, with no reader,
+    /// hashing, disk or loader thread beside it (README Decision 20).
+    pub fn one_thread(&self) -> bool {
+        self.threads == 1
+    }
+}

@@ -158,17 +158,7 @@ fn run_inner(
             (Rows::Memory(sink.events, sink.payments), facts)
         }
         Some(n) => {
-            let rows_of = |kind| {
-                files
-                    .iter()
-                    .filter(|f| f.kind == kind)
-                    .map(|f| ingest::estimate_rows(&f.path))
-                    .sum::<usize>()
-            };
-            let rows = (
-                rows_of(crate::config::InputKind::Events),
-                rows_of(crate::config::InputKind::Payments),
-            );
+            let rows = ingest::estimate_rows_by_kind(&files);
             let mut sink = spill::SpillSink::new(&cfg.temp_dir, n, rows)?;
             ingest::ingest(cfg, &files, progress, &mut st.ing, &mut sink)?;
             progress.stage(
@@ -228,7 +218,7 @@ fn run_inner(
 
     let staging = publish::Staging::begin(&cfg.out_dir)?;
     let written = (|| -> Result<()> {
-        let mut w = output::Writer::create(&staging.dir, cfg.threads > 1)?;
+        let mut w = output::Writer::create(&staging.dir, !cfg.one_thread())?;
         w.write_global_findings(&global)?;
         let mut each = |events: &[crate::model::Event], payments: &[crate::model::Payment]| {
             reconcile_into(
@@ -247,7 +237,7 @@ fn run_inner(
         match &rows {
             Rows::Memory(events, payments) => each(events, payments)?,
             // One thread: each partition is read back when its turn comes.
-            Rows::Spilled(parts) if cfg.threads == 1 => {
+            Rows::Spilled(parts) if cfg.one_thread() => {
                 for k in 0..parts.n {
                     let (events, payments) = parts.load(k)?;
                     each(&events, &payments)?;
@@ -278,7 +268,7 @@ fn run_inner(
             serde_json::json!({"persons": st.counts.persons, "ledger_rows": st.totals.ledger_status.iter().sum::<u64>()}),
         );
         w.finish()?;
-        output::write_rejects(&staging.dir, &ing.rejects, cfg.threads > 1)
+        output::write_rejects(&staging.dir, &ing.rejects, !cfg.one_thread())
     })();
     drop(rows);
     let checked = written.and_then(|()| {

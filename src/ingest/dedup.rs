@@ -70,9 +70,16 @@ impl Shard {
     }
 }
 
+/// The key a row is compared under: its id digest, or its content
+/// fingerprint when the id is empty. Rows with different keys never meet
+/// (the spill's `seen` filter relies on it too).
+pub fn dup_key(id: Option<IdKey>, fp: Fingerprint) -> u128 {
+    id.unwrap_or(fp)
+}
+
 fn shard_of(id: Option<IdKey>, fp: Fingerprint) -> usize {
     // The top bits of a digest are as uniform as any.
-    (id.unwrap_or(fp) >> (128 - SHARDS.trailing_zeros())) as usize
+    (dup_key(id, fp) >> (128 - SHARDS.trailing_zeros())) as usize
 }
 
 impl Default for Deduper {

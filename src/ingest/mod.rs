@@ -11,9 +11,10 @@
 //! pass, or to spill files (`crate::spill`). Validating batch k+1 overlaps
 //! merging batch k, and merged batches go back to the reader to be
 //! refilled. With `--threads 1` the reading (and hashing) happens on the
-//! one thread, between batches, so the run uses one core. Guarantees: rows read = accepted + rejected for every file;
-//! every reject carries file, line, reason and raw text; output is
-//! independent of the thread count.
+//! one thread, between batches, so the run uses one core. Guarantees:
+//! rows read = accepted + rejected for every file; every reject carries
+//! file, line, reason and raw text; output is independent of the thread
+//! count.
 
 pub mod batch;
 pub mod decode;
@@ -146,7 +147,7 @@ where
     let mut rdr = RecordReader::open(&file.path, encoding, cfg.delimiter)?;
     // One thread asked for, one thread used: the reading and hashing
     // happen on this thread too (else `feed::read_batches`).
-    let one_thread = cfg.threads == 1;
+    let one_thread = cfg.one_thread();
     if one_thread {
         rdr.hash_inline();
     }
@@ -330,15 +331,7 @@ impl MemorySink {
     /// freshly faulted pages, which on a small machine costs more than the
     /// copying itself.
     pub fn sized_for(files: &[InputFile]) -> MemorySink {
-        let rows = |kind| -> usize {
-            files
-                .iter()
-                .filter(|f| f.kind == kind)
-                .map(|f| estimate_rows(&f.path))
-                .sum()
-        };
-        let events = rows(InputKind::Events);
-        let payments = rows(InputKind::Payments);
+        let (events, payments) = estimate_rows_by_kind(files);
         MemorySink {
             events: Vec::with_capacity(events),
             payments: Vec::with_capacity(payments),
@@ -346,6 +339,19 @@ impl MemorySink {
             pay_dedup: dedup::Deduper::with_capacity(payments),
         }
     }
+}
+
+/// The estimated (events, payments) rows of `files` (see
+/// [`estimate_rows`]).
+pub fn estimate_rows_by_kind(files: &[InputFile]) -> (usize, usize) {
+    let rows = |kind| -> usize {
+        files
+            .iter()
+            .filter(|f| f.kind == kind)
+            .map(|f| estimate_rows(&f.path))
+            .sum()
+    };
+    (rows(InputKind::Events), rows(InputKind::Payments))
 }
 
 /// A guess at a file's row count from its size and the line length in its

@@ -243,7 +243,7 @@ impl OutFile {
             return;
         };
         // The thread writes through its own descriptor of the same open
-        // file (same offset-free `pwrite`s, same `O_DIRECT` flag); if it
+        // file (positioned `pwrite`s, the same `O_DIRECT` flag); if it
         // cannot be started, writing simply stays inline.
         let Ok(file) = ours.file.try_clone() else {
             return;

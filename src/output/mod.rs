@@ -305,8 +305,7 @@ impl Writer {
 
 /// Writes `rejects.csv` (already sorted by file, then line).
 pub fn write_rejects(dir: &Path, rejects: &[Reject], may_thread: bool) -> Result<()> {
-    let t = may_thread;
-    let mut out = CsvOut::create(&dir.join("rejects.csv"), &REJECTS_HEADER, t)?;
+    let mut out = CsvOut::create(&dir.join("rejects.csv"), &REJECTS_HEADER, may_thread)?;
     for r in rejects {
         out.row(&[
             r.file.as_str(),

@@ -314,21 +314,21 @@ impl SpillSink {
     }
 }
 
-/// The key the duplicate rules compare a row under: its id digest, or
-/// its content fingerprint when the id is empty.
+/// The key the duplicate rules compare a row under
+/// ([`crate::ingest::dedup::dup_key`]).
 trait DupKey {
     fn dup_key(&self) -> u128;
 }
 
 impl DupKey for EventRow {
     fn dup_key(&self) -> u128 {
-        self.id.unwrap_or(self.fp)
+        crate::ingest::dedup::dup_key(self.id, self.fp)
     }
 }
 
 impl DupKey for PaymentRow {
     fn dup_key(&self) -> u128 {
-        self.id.unwrap_or(self.fp)
+        crate::ingest::dedup::dup_key(self.id, self.fp)
     }
 }
 
@@ -392,21 +392,22 @@ impl Facts {
     /// The facts of rows held in memory, gathered in parallel chunks and
     /// merged (the result does not depend on the chunking).
     pub fn gather(events: &[Event], payments: &[Payment]) -> Facts {
-        const CHUNK: usize = 1 << 16;
-        let ev = events.par_chunks(CHUNK).map(|c| {
-            let mut f = Facts::default();
-            c.iter().for_each(|e| f.add_event(e));
-            f
-        });
-        let py = payments.par_chunks(CHUNK).map(|c| {
-            let mut f = Facts::default();
-            c.iter().for_each(|p| f.add_payment(p));
-            f
-        });
-        ev.chain(py).reduce(Facts::default, |mut a, b| {
-            a.merge(b);
-            a
-        })
+        fn chunks<'a, T: Sync>(
+            rows: &'a [T],
+            add: fn(&mut Facts, &T),
+        ) -> impl ParallelIterator<Item = Facts> + 'a {
+            rows.par_chunks(1 << 16).map(move |c| {
+                let mut f = Facts::default();
+                c.iter().for_each(|r| add(&mut f, r));
+                f
+            })
+        }
+        chunks(events, Facts::add_event)
+            .chain(chunks(payments, Facts::add_payment))
+            .reduce(Facts::default, |mut a, b| {
+                a.merge(b);
+                a
+            })
     }
 
     /// Adds the facts gathered over other rows: counts and sums add up,
