@@ -217,7 +217,7 @@ fn run_inner(
     }
 
     let staging = publish::Staging::begin(&cfg.out_dir)?;
-    let written = (|| -> Result<()> {
+    let reconciled = (|| -> Result<output::Writer> {
         let mut w = output::Writer::create(&staging.dir, !cfg.one_thread())?;
         w.write_global_findings(&global)?;
         let mut each = |events: &[crate::model::Event], payments: &[crate::model::Payment]| {
@@ -267,10 +267,20 @@ fn run_inner(
             "persons_reconciled",
             serde_json::json!({"persons": st.counts.persons, "ledger_rows": st.totals.ledger_status.iter().sum::<u64>()}),
         );
+        Ok(w)
+    })();
+    // The rows are done with: free them (ten million drops on a large
+    // run, a fraction of a second) while the outputs are flushed.
+    let written = std::thread::scope(|s| {
+        if cfg.one_thread() {
+            drop(rows);
+        } else {
+            s.spawn(move || drop(rows));
+        }
+        let w = reconciled?;
         w.finish()?;
         output::write_rejects(&staging.dir, &ing.rejects, !cfg.one_thread())
-    })();
-    drop(rows);
+    });
     let checked = written.and_then(|()| {
         let (rows_ok, money_ok, rhs) = summary::control(&ing.inputs, &st.counts, &st.totals);
         if !rows_ok {

@@ -296,15 +296,33 @@ pub trait RowSink {
 
 /// Applies the duplicate rules to a batch at once (shard-parallel, see
 /// [`dedup::Deduper::check_batch`]) and keeps the survivors in order.
+///
+/// When every row of the batch is valid and survives (nearly every batch
+/// of a real export), the rows are moved into `kept` in parallel: writing
+/// them is the first touch of `kept`'s reserved pages, whose faults cost
+/// more than the copy, and done serially it made this merge thread the
+/// bottleneck of ingest.
 fn keep_batch<R, T>(
     dedup: &mut dedup::Deduper,
     rows: Vec<Checked<R>>,
     keys: impl Fn(&R) -> (Option<dedup::IdKey>, rows::Fingerprint),
-    mut keep: impl FnMut(R) -> T,
+    keep: impl Fn(R) -> T + Sync + Send,
     kept: &mut Vec<T>,
-) -> Vec<Option<Reason>> {
+) -> Vec<Option<Reason>>
+where
+    R: Send,
+    T: Send,
+{
     let k: Vec<_> = rows.iter().map(|r| r.as_ref().ok().map(&keys)).collect();
     let mut verdicts = dedup.check_batch(&k);
+    if verdicts.iter().all(Option::is_none) && rows.iter().all(Result::is_ok) {
+        kept.par_extend(rows.into_par_iter().map(|row| match row {
+            Ok(row) => keep(row),
+            // Checked just above: every row is valid.
+            Err(_) => unreachable!("an invalid row in an all-valid batch"),
+        }));
+        return verdicts;
+    }
     for (row, v) in rows.into_iter().zip(verdicts.iter_mut()) {
         match row {
             Err(r) => *v = Some(r),

@@ -43,14 +43,27 @@ pub fn push_money(out: &mut String, d: Decimal) {
     }
     let abs = cents.unsigned_abs();
     let mut b = itoa::Buffer::new();
-    match u64::try_from(abs / 100) {
-        Ok(yuan) => out.push_str(b.format(yuan)),
-        Err(_) => out.push_str(b.format(abs / 100)),
+    // The cents' digits with the point put in before the last two: one
+    // 64-bit formatting, no 128-bit division (every real amount fits).
+    let digits = match u64::try_from(abs) {
+        Ok(a) => b.format(a),
+        Err(_) => b.format(abs),
+    };
+    match digits.len() {
+        1 => {
+            out.push_str("0.0");
+            out.push_str(digits);
+        }
+        2 => {
+            out.push_str("0.");
+            out.push_str(digits);
+        }
+        n => {
+            out.push_str(&digits[..n - 2]);
+            out.push('.');
+            out.push_str(&digits[n - 2..]);
+        }
     }
-    out.push('.');
-    let c = (abs % 100) as u8;
-    out.push(char::from(b'0' + c / 10));
-    out.push(char::from(b'0' + c % 10));
 }
 
 /// A reusable line buffer for the hot outputs (ledger, pooling): fields
@@ -228,6 +241,17 @@ mod tests {
         assert_eq!(m("-0.05"), "-0.05");
         assert_eq!(m("-12.3"), "-12.30");
         assert_eq!(m("999999999999999.995"), "1000000000000000.00");
+        // One, two and three digits of cents; past 64 bits.
+        assert_eq!(m("0.01"), "0.01");
+        assert_eq!(m("-0.09"), "-0.09");
+        assert_eq!(m("0.5"), "0.50");
+        assert_eq!(m("1"), "1.00");
+        assert_eq!(m("99.99"), "99.99");
+        assert_eq!(m("-100.07"), "-100.07");
+        assert_eq!(
+            m("-1234567890123456789012.345"),
+            "-1234567890123456789012.35"
+        );
     }
 
     #[test]
