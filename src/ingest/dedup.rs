@@ -38,24 +38,30 @@ pub struct Deduper {
 /// Number of dedup shards (a power of two).
 pub const SHARDS: usize = 64;
 
+/// One shard's tables. An id is kept as two `u64` halves and the standing
+/// row's fingerprint as its low 64 bits: 24 bytes an entry where
+/// `(u128, u128)` takes 32 (a `u128` is 16-byte aligned), which is 140 MB
+/// less to touch on ten million payments. The short fingerprint only
+/// tells `duplicate_row` from `conflicting_duplicate` between rows of the
+/// same id — both rejects — and errs with probability 2^-64 per pair.
 #[derive(Default)]
 struct Shard {
-    by_id: HashMap<u128, Fingerprint>,
+    by_id: HashMap<(u64, u64), u64>,
     no_id: HashSet<Fingerprint>,
 }
 
 impl Shard {
     fn check(&mut self, id: Option<IdKey>, fp: Fingerprint) -> Option<Reason> {
         match id {
-            Some(id) => match self.by_id.entry(id) {
-                std::collections::hash_map::Entry::Occupied(e) if *e.get() == fp => {
+            Some(id) => match self.by_id.entry(((id >> 64) as u64, id as u64)) {
+                std::collections::hash_map::Entry::Occupied(e) if *e.get() == fp as u64 => {
                     Some(Reason::DuplicateRow)
                 }
                 std::collections::hash_map::Entry::Occupied(_) => {
                     Some(Reason::ConflictingDuplicate)
                 }
                 std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(fp);
+                    v.insert(fp as u64);
                     None
                 }
             },
