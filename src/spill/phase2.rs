@@ -10,7 +10,7 @@
 //! a time as there are threads and applied in partition order, so the
 //! result does not depend on the thread count.
 
-use super::codec::{Codec, Spilled};
+use super::codec::Codec;
 use super::{create, read_all, write_err, Facts, PersonParts, SpillSink};
 use crate::error::{Error, Result};
 use crate::ingest::dedup::Deduper;
@@ -68,16 +68,9 @@ fn decide<T: Codec>(
         }
         keep(&mut out.facts, &r.row);
         let part = splitters.partition_point(|s| s.as_str() <= person_of(&r.row));
-        let slim = Spilled {
-            seq: r.seq,
-            stat: 0,
-            line: 0,
-            fp: 0,
-            id: None,
-            raw: None,
-            row: r.row,
-        };
-        slim.put(&mut out.parts[part])
+        // Phase 3 needs the row alone (an event carries its own `seq`).
+        r.row
+            .put(&mut out.parts[part])
             .map_err(|e| Error::io(path, "cannot encode spill record", e))?;
     }
     Ok(out)
@@ -100,11 +93,7 @@ fn dedup_kind<T: Codec + Send>(
     keep: impl Fn(&mut Facts, &T) + Sync,
 ) -> Result<()> {
     let threads = rayon::current_num_threads().max(1);
-    for chunk in parts.chunks(threads) {
-        let decided: Vec<Result<Decided>> = chunk
-            .par_iter()
-            .map(|p| decide::<T>(p, splitters, &person_of, &keep))
-            .collect();
+    let mut apply = |decided: Vec<Result<Decided>>| -> Result<()> {
         for d in decided {
             let d = d?;
             for (stat, line, reason, raw) in d.rejected {
@@ -123,8 +112,29 @@ fn dedup_kind<T: Codec + Send>(
             }
             facts.merge(d.facts);
         }
+        Ok(())
+    };
+    // The verdicts of chunk k are applied (written, on this thread) while
+    // chunk k+1 is decided on the pool: writing the survivors is mostly
+    // copying into the page cache, and done between chunks it left the
+    // pool idle for a third of phase 2.
+    let mut pending: Vec<Result<Decided>> = Vec::new();
+    for chunk in parts.chunks(threads) {
+        let mut next: Vec<Result<Decided>> = Vec::new();
+        let mut applied: Result<()> = Ok(());
+        rayon::in_place_scope(|sc| {
+            sc.spawn(|_| {
+                next = chunk
+                    .par_iter()
+                    .map(|p| decide::<T>(p, splitters, &person_of, &keep))
+                    .collect();
+            });
+            applied = apply(std::mem::take(&mut pending));
+        });
+        applied?;
+        pending = next;
     }
-    Ok(())
+    apply(pending)
 }
 
 impl SpillSink {

@@ -15,38 +15,48 @@
 
 /// Bits per expected key.
 const BITS_PER_KEY: usize = 8;
-/// Probes per key (false positives ≈ 2 % at 8 bits per key).
+/// Probes per key.
 const PROBES: u64 = 5;
+/// Bits of a probe's position within its block.
+const PROBE_BITS: u64 = 9;
 
-/// A Bloom filter of 128-bit digests.
+/// One cache line of the filter: every probe of a key falls in one block
+/// (a *blocked* Bloom filter), so a test costs one cache miss instead of
+/// one per probe; the price is a slightly higher false-positive rate
+/// (about 2.5 % at 8 bits per key and 5 probes, against 2.2 % unblocked).
+#[derive(Clone, Copy, Default)]
+#[repr(align(64))]
+struct Block([u64; 8]);
+
+/// A blocked Bloom filter of 128-bit digests.
 pub struct Seen {
-    words: Vec<u64>,
-    bits: u64,
+    blocks: Vec<Block>,
 }
 
 impl Seen {
     /// Room for about `keys` keys (more still work, with more false
     /// positives).
     pub fn with_keys(keys: usize) -> Seen {
-        let words = (keys.max(1) * BITS_PER_KEY).div_ceil(64);
+        let bits = keys.max(1) * BITS_PER_KEY;
         Seen {
-            words: vec![0; words],
-            bits: (words * 64) as u64,
+            blocks: vec![Block::default(); bits.div_ceil(512)],
         }
     }
 
     /// Whether `key` may have been added before; adds it.
     pub fn test_and_set(&mut self, key: u128) -> bool {
-        // The key is already a uniform digest: its halves make the probes
-        // (double hashing), mapped onto the bit count by multiply-shift.
-        let (a, b) = (key as u64, (key >> 64) as u64 | 1);
+        // The key is already a uniform digest: its high half picks the
+        // block (multiply-shift onto the block count), its low half gives
+        // the probes' positions in the block, nine bits each.
+        let (lo, hi) = (key as u64, (key >> 64) as u64);
+        let n = self.blocks.len() as u128;
+        let block = &mut self.blocks[((u128::from(hi) * n) >> 64) as usize].0;
         let mut seen = true;
         for i in 0..PROBES {
-            let h = a.wrapping_add(i.wrapping_mul(b));
-            let bit = ((u128::from(h) * u128::from(self.bits)) >> 64) as u64;
+            let bit = (lo >> (i * PROBE_BITS)) & 511;
             let (w, m) = ((bit / 64) as usize, 1u64 << (bit % 64));
-            seen &= self.words[w] & m != 0;
-            self.words[w] |= m;
+            seen &= block[w] & m != 0;
+            block[w] |= m;
         }
         seen
     }
