@@ -292,38 +292,50 @@ impl SpillSink {
             })
             .collect();
         let n = *n;
-        // Per valid row: dedup partition, encoded bytes, the person id if
-        // it is in the sample.
-        type Encoded = Option<(usize, Vec<u8>, Option<String>)>;
-        let encoded: Vec<Encoded> = rows
+        // Rows are encoded on the workers a chunk at a time, straight
+        // into one buffer per dedup partition, with the person ids that
+        // fall in the sample; chunks come back in order, so appending
+        // their buffers keeps each partition in file order.
+        let chunk = rows.len().div_ceil(rayon::current_num_threads() * 4).max(1);
+        let encoded: Vec<(Vec<Vec<u8>>, Vec<String>)> = rows
             .into_par_iter()
             .enumerate()
-            .map(|(i, r)| {
-                let (id, fp, row) = split(r.ok()?, seqs[i]);
-                let p = person(&row);
-                let sampled = (hash64(p.as_bytes()) % SAMPLE_ONE_IN == 0).then(|| p.to_string());
-                let rec = Spilled {
-                    seq: seqs[i],
-                    stat: stat as u32,
-                    line: batch.records[i].line,
-                    fp,
-                    id,
-                    raw: keep_raw[i].then(|| batch.raw(i).to_vec()),
-                    row,
-                };
-                let mut buf = Vec::with_capacity(256);
-                rec.put(&mut buf).ok()?;
-                Some((dedup_part(id, fp, n), buf, sampled))
+            .chunks(chunk)
+            .map(|part_rows| -> std::io::Result<_> {
+                let mut bufs: Vec<Vec<u8>> = vec![Vec::new(); n];
+                let mut sampled = Vec::new();
+                for (i, r) in part_rows {
+                    let Ok(r) = r else { continue };
+                    let (id, fp, row) = split(r, seqs[i]);
+                    let p = person(&row);
+                    if hash64(p.as_bytes()) % SAMPLE_ONE_IN == 0 {
+                        sampled.push(p.to_string());
+                    }
+                    let rec = Spilled {
+                        seq: seqs[i],
+                        stat: stat as u32,
+                        line: batch.records[i].line,
+                        fp,
+                        id,
+                        raw: keep_raw[i].then(|| batch.raw(i).to_vec()),
+                        row,
+                    };
+                    rec.put(&mut bufs[dedup_part(id, fp, n)])?;
+                }
+                Ok((bufs, sampled))
             })
-            .collect();
+            .collect::<std::io::Result<_>>()
+            .map_err(|e| Error::io(dir.path(), "cannot encode spill record", e))?;
         files.seq = next;
-        for (part, bytes, sampled) in encoded.into_iter().flatten() {
-            if let Some(p) = sampled {
-                sample.insert(p);
+        for (bufs, sampled) in encoded {
+            sample.extend(sampled);
+            for (part, bytes) in bufs.iter().enumerate() {
+                if !bytes.is_empty() {
+                    files.writers[part].write_all(bytes).map_err(write_err(
+                        dir.path().join(format!("dedup-{}-{part}", files.name)),
+                    ))?;
+                }
             }
-            files.writers[part].write_all(&bytes).map_err(write_err(
-                dir.path().join(format!("dedup-{}-{part}", files.name)),
-            ))?;
         }
         Ok(verdicts)
     }
