@@ -133,34 +133,40 @@ fn open(path: &Path) -> Result<BufReader<File>> {
     Ok(BufReader::with_capacity(1 << 16, f))
 }
 
-fn read_all<T: Codec>(path: &Path) -> Result<Vec<Spilled<T>>> {
+/// Every record of a spill file, read with `get` (which returns `None` at
+/// a clean end of file); `min_bytes` is the least a record takes, to size
+/// the vector up front rather than copy it while it grows.
+fn read_records<R>(
+    path: &Path,
+    min_bytes: u64,
+    mut get: impl FnMut(&mut BufReader<File>) -> std::io::Result<Option<R>>,
+) -> Result<Vec<R>> {
     let mut r = open(path)?;
-    // A spilled row takes at least this many bytes: sizing the vector up
-    // front saves copying it while it grows.
-    const MIN_SPILLED: u64 = 96;
     let len = std::fs::metadata(path).map_or(0, |m| m.len());
-    let mut out = Vec::with_capacity((len / MIN_SPILLED) as usize);
-    while let Some(rec) =
-        Spilled::<T>::get(&mut r).map_err(|e| Error::io(path, "cannot read spill file", e))?
-    {
+    let mut out = Vec::with_capacity((len / min_bytes) as usize);
+    while let Some(rec) = get(&mut r).map_err(|e| Error::io(path, "cannot read spill file", e))? {
         out.push(rec);
     }
     Ok(out)
 }
 
-/// The rows of a person partition (bare rows, as phase 2 writes them).
+/// The records of a dedup partition (phase 1's layout; one takes at
+/// least 96 bytes).
+fn read_all<T: Codec>(path: &Path) -> Result<Vec<Spilled<T>>> {
+    read_records(path, 96, Spilled::<T>::get)
+}
+
+/// The rows of a person partition (bare rows, as phase 2 writes them; a
+/// spilled payment takes at least 24 bytes).
 fn read_rows<T: Codec>(path: &Path) -> Result<Vec<T>> {
     use std::io::BufRead;
-    let mut r = open(path)?;
-    // A spilled payment takes at least this many bytes.
-    const MIN_ROW: u64 = 24;
-    let len = std::fs::metadata(path).map_or(0, |m| m.len());
-    let mut out = Vec::with_capacity((len / MIN_ROW) as usize);
-    let err = |e| Error::io(path, "cannot read spill file", e);
-    while !r.fill_buf().map_err(err)?.is_empty() {
-        out.push(T::get(&mut r).map_err(err)?);
-    }
-    Ok(out)
+    read_records(path, 24, |r| {
+        Ok(if r.fill_buf()?.is_empty() {
+            None
+        } else {
+            Some(T::get(r)?)
+        })
+    })
 }
 
 /// Phase 1: the sink that spills valid rows to dedup partitions.
