@@ -33,7 +33,7 @@ struct Fp {
 
 const FP_STACK: usize = 256;
 
-/// 10^k for the fixed-scale money form.
+/// 10^k for the fixed-scale money forms.
 const POW10: [i128; 11] = {
     let mut t = [1i128; 11];
     let mut k = 1;
@@ -43,6 +43,18 @@ const POW10: [i128; 11] = {
     }
     t
 };
+
+/// Type tags: each value is written after one, so that a text can never
+/// spell the same bytes as a parsed value of another column form.
+mod tag {
+    pub const TEXT: u8 = 0;
+    pub const CENTS: u8 = 1;
+    pub const NONE: u8 = 2;
+    pub const DATE: u8 = 3;
+    pub const PERIOD: u8 = 4;
+    pub const MONEY_SCALE10: u8 = 5;
+    pub const MONEY_NORMAL: u8 = 6;
+}
 
 impl Fp {
     fn new() -> Self {
@@ -54,73 +66,133 @@ impl Fp {
     }
     #[inline(always)]
     fn bytes(&mut self, b: &[u8]) {
-        if self.spilled.is_empty() && self.len + b.len() <= FP_STACK {
+        if self.len + b.len() <= FP_STACK && self.spilled.is_empty() {
             self.buf[self.len..self.len + b.len()].copy_from_slice(b);
             self.len += b.len();
         } else {
-            if self.spilled.is_empty() {
-                self.spilled.extend_from_slice(&self.buf[..self.len]);
-            }
-            self.spilled.extend_from_slice(b);
+            self.spill(b);
         }
     }
-    #[inline]
+    #[cold]
+    #[inline(never)]
+    fn spill(&mut self, b: &[u8]) {
+        if self.spilled.is_empty() {
+            self.spilled.extend_from_slice(&self.buf[..self.len]);
+        }
+        self.spilled.extend_from_slice(b);
+    }
+    /// Room for `n` more bytes in `buf`, or false (then write through
+    /// [`Fp::bytes`], which spills).
+    #[inline(always)]
+    fn room(&self, n: usize) -> bool {
+        self.len + n <= FP_STACK && self.spilled.is_empty()
+    }
+    /// A tag and a 32-bit number. Written in place, byte and word, not
+    /// through a temporary array: a word load of freshly stored bytes
+    /// would stall on store forwarding.
+    #[inline(always)]
+    fn tagged(&mut self, t: u8, n: u32) {
+        if self.room(5) {
+            self.buf[self.len] = t;
+            self.buf[self.len + 1..self.len + 5].copy_from_slice(&n.to_le_bytes());
+            self.len += 5;
+        } else {
+            self.bytes(&[t]);
+            self.bytes(&n.to_le_bytes());
+        }
+    }
+    #[inline(always)]
     fn tag(&mut self, t: u8) {
-        self.bytes(&[t]);
+        if self.room(1) {
+            self.buf[self.len] = t;
+            self.len += 1;
+        } else {
+            self.bytes(&[t]);
+        }
     }
-    #[inline]
-    fn num(&mut self, n: u32) {
-        self.bytes(&n.to_le_bytes());
-    }
-    #[inline]
+    #[inline(always)]
     fn text(&mut self, s: &str) {
-        self.tag(0);
-        self.num(s.len() as u32);
+        self.tagged(tag::TEXT, s.len() as u32);
         self.bytes(s.as_bytes());
     }
     fn opt_text(&mut self, s: Option<&str>) {
         match s {
             Some(s) => self.text(s),
-            None => self.tag(2),
+            None => self.tag(tag::NONE),
         }
     }
+    #[inline(always)]
     fn date(&mut self, d: Option<NaiveDate>) {
         match d {
-            Some(d) => {
-                self.tag(3);
-                self.bytes(&d.num_days_from_ce().to_le_bytes());
-            }
-            None => self.tag(2),
+            Some(d) => self.tagged(tag::DATE, d.num_days_from_ce() as u32),
+            None => self.tag(tag::NONE),
         }
     }
-    #[inline]
+    #[inline(always)]
     fn period(&mut self, p: Option<Period>) {
         match p {
-            Some(p) => {
-                self.tag(4);
-                self.num(p.0);
-            }
-            None => self.tag(2),
+            Some(p) => self.tagged(tag::PERIOD, p.0),
+            None => self.tag(tag::NONE),
         }
     }
-    #[inline]
+    /// One spelling per value (5000.00, 5000 and 5000.000 agree): whole
+    /// cents as an `i64` when the value is that — every amount an export
+    /// writes —, else the mantissa at scale 10 (every parsed amount has at
+    /// most ten decimals), else the normalised mantissa and scale. Each
+    /// value has exactly one of the three forms, so equal values write
+    /// equal bytes.
+    #[inline(always)]
     fn money(&mut self, d: Option<Decimal>) {
-        match d {
-            Some(d) => {
-                // One spelling per value (5000.00 and 5000 agree): the
-                // mantissa at scale 10, which every parsed amount has at
-                // most; anything finer is normalised instead.
-                let (m, scale) = (d.mantissa(), d.scale());
-                self.tag(1);
-                if scale <= 10 {
-                    self.bytes(&(m * POW10[10 - scale as usize]).to_le_bytes());
-                } else {
-                    let n = d.normalize();
-                    self.bytes(&n.mantissa().to_le_bytes());
-                    self.num(n.scale());
-                }
+        let Some(d) = d else {
+            self.tag(tag::NONE);
+            return;
+        };
+        let scale = d.scale() as usize;
+        if scale <= 2 {
+            if let Ok(c) = i64::try_from(d.mantissa() * POW10[2 - scale]) {
+                self.cents(c);
+                return;
             }
-            None => self.tag(2),
+        }
+        self.money_wide(d);
+    }
+    #[inline(always)]
+    fn cents(&mut self, c: i64) {
+        if self.room(9) {
+            self.buf[self.len] = tag::CENTS;
+            self.buf[self.len + 1..self.len + 9].copy_from_slice(&c.to_le_bytes());
+            self.len += 9;
+        } else {
+            self.bytes(&[tag::CENTS]);
+            self.bytes(&c.to_le_bytes());
+        }
+    }
+    /// [`Fp::money`] for a value written with more than two decimals or
+    /// too large for whole cents in an `i64`: decided on its normalised
+    /// form, so that `1.000` still comes out as the cents `100`.
+    #[cold]
+    fn money_wide(&mut self, d: Decimal) {
+        let n = d.normalize();
+        let (m, scale) = (n.mantissa(), n.scale() as usize);
+        if scale <= 2 {
+            if let Ok(c) = i64::try_from(m * POW10[2 - scale]) {
+                self.cents(c);
+                return;
+            }
+        }
+        match (scale <= 10)
+            .then(|| m.checked_mul(POW10[10 - scale]))
+            .flatten()
+        {
+            Some(v) => {
+                self.tag(tag::MONEY_SCALE10);
+                self.bytes(&v.to_le_bytes());
+            }
+            None => {
+                self.tag(tag::MONEY_NORMAL);
+                self.bytes(&m.to_le_bytes());
+                self.bytes(&n.scale().to_le_bytes());
+            }
         }
     }
     /// A field the reconciliation never uses: its parsed value when it
@@ -450,6 +522,46 @@ mod tests {
         assert_eq!(a.fp, b.fp);
         let c = ev("e,p,,n,E,110,增员,202302,5000,r").unwrap();
         assert_ne!(a.fp, c.fp);
+    }
+
+    /// Every spelling of one amount writes the same bytes, whichever of
+    /// the three money forms it takes, and different amounts differ.
+    #[test]
+    fn money_fingerprint_is_one_form_per_value() {
+        let fp = |s: &str| {
+            let mut f = Fp::new();
+            f.money(Some(s.parse::<Decimal>().unwrap()));
+            f.finish()
+        };
+        for group in [
+            &["5000", "5000.0", "5000.00", "5000.000", "5000.0000000000"][..],
+            &["-0.5", "-0.50", "-0.500000"],
+            &["0.001", "0.0010", "0.00100000000"],
+            &["92233720368547758.08", "92233720368547758.080"],
+            &["1.00000000000000000001", "1.000000000000000000010"],
+        ] {
+            for s in group {
+                assert_eq!(fp(s), fp(group[0]), "{s} vs {}", group[0]);
+            }
+        }
+        let all = [
+            "0",
+            "0.01",
+            "-0.01",
+            "0.001",
+            "0.0001",
+            "5000",
+            "5000.01",
+            "5000.001",
+            "92233720368547758.07",
+            "92233720368547758.08",
+            "1.00000000000000000001",
+        ];
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
+                assert_ne!(fp(a), fp(b), "{a} vs {b}");
+            }
+        }
     }
 
     #[test]
