@@ -9,6 +9,7 @@
 //! - Employers (id always `employer_id`): exact duplicates first, then the
 //!   latest `status_date` stands and the others are `superseded`.
 
+use super::idtable::{IdTable, Seen};
 use super::rows::Fingerprint;
 use super::Reason;
 use chrono::NaiveDate;
@@ -35,6 +36,9 @@ pub struct Deduper {
     shards: Vec<Shard>,
 }
 
+/// How many rows ahead [`Deduper::check_batch`] prefetches id slots.
+const PREFETCH: usize = 16;
+
 /// Number of dedup shards (a power of two).
 pub const SHARDS: usize = 64;
 
@@ -46,24 +50,22 @@ pub const SHARDS: usize = 64;
 /// same id — both rejects — and errs with probability 2^-64 per pair.
 #[derive(Default)]
 struct Shard {
-    by_id: HashMap<(u64, u64), u64>,
+    by_id: IdTable,
     no_id: HashSet<Fingerprint>,
+}
+
+/// An id digest as the two halves [`IdTable`] keys on.
+fn halves(id: IdKey) -> (u64, u64) {
+    ((id >> 64) as u64, id as u64)
 }
 
 impl Shard {
     fn check(&mut self, id: Option<IdKey>, fp: Fingerprint) -> Option<Reason> {
         match id {
-            Some(id) => match self.by_id.entry(((id >> 64) as u64, id as u64)) {
-                std::collections::hash_map::Entry::Occupied(e) if *e.get() == fp as u64 => {
-                    Some(Reason::DuplicateRow)
-                }
-                std::collections::hash_map::Entry::Occupied(_) => {
-                    Some(Reason::ConflictingDuplicate)
-                }
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(fp as u64);
-                    None
-                }
+            Some(id) => match self.by_id.insert(halves(id), fp as u64) {
+                Seen::New => None,
+                Seen::Same => Some(Reason::DuplicateRow),
+                Seen::Different => Some(Reason::ConflictingDuplicate),
             },
             None => {
                 if self.no_id.insert(fp) {
@@ -101,7 +103,7 @@ impl Deduper {
         Deduper {
             shards: (0..SHARDS)
                 .map(|_| Shard {
-                    by_id: HashMap::with_capacity_and_hasher(per, Default::default()),
+                    by_id: IdTable::with_capacity(per),
                     no_id: HashSet::default(),
                 })
                 .collect(),
@@ -132,12 +134,27 @@ impl Deduper {
             .par_iter_mut()
             .zip(by_shard)
             .map(|(shard, rows)| {
-                rows.into_iter()
-                    .filter_map(|i| {
-                        let (id, fp) = keys[i as usize]?;
-                        shard.check(id, fp).map(|r| (i, r))
-                    })
-                    .collect()
+                // The table is far larger than the caches: fetch the slots
+                // of the rows a few ahead while deciding this one.
+                let id_at = |j: usize| match rows.get(j).map(|&i| keys[i as usize]) {
+                    Some(Some((Some(id), _))) => Some(halves(id)),
+                    _ => None,
+                };
+                for k in (0..PREFETCH).filter_map(id_at) {
+                    shard.by_id.prefetch(k);
+                }
+                let mut out = Vec::new();
+                for (j, &i) in rows.iter().enumerate() {
+                    if let Some(k) = id_at(j + PREFETCH) {
+                        shard.by_id.prefetch(k);
+                    }
+                    if let Some((id, fp)) = keys[i as usize] {
+                        if let Some(r) = shard.check(id, fp) {
+                            out.push((i, r));
+                        }
+                    }
+                }
+                out
             })
             .collect();
         let mut verdicts = vec![None; keys.len()];

@@ -23,6 +23,7 @@ pub mod digest;
 pub mod discover;
 mod feed;
 pub mod header;
+mod idtable;
 pub mod reader;
 pub mod rows;
 
