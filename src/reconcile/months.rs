@@ -137,6 +137,9 @@ pub fn reconcile(
     let mut runs = Runs::new(person, insurance);
     let mut cases: BTreeMap<String, Case> = BTreeMap::new();
     let tol = ctx.tolerance;
+    // The exact-payment shortcut below holds for any tolerance >= 0 (all
+    // the command line accepts).
+    let tol_ok = !tol.is_sign_negative();
     let zero = Decimal::ZERO;
     out.ledger.reserve_exact(months.len());
     // Registry look-ups per spell, not per month.
@@ -264,6 +267,15 @@ pub fn reconcile(
         } else {
             let de = row.due_employer.unwrap_or_default();
             let di = row.due_individual.unwrap_or_default();
+            if paid_e == de && paid_i == di && tol_ok {
+                // Paid to the cent, as nearly every month is: no shortfall
+                // and no excess, so `Paid` under any non-negative tolerance;
+                // ten decimal operations saved per ledger row.
+                row.status = Status::Paid;
+                out.totals.add_ledger_row(&row);
+                out.ledger.push(row);
+                continue;
+            }
             let short_e = (de - paid_e).max(zero);
             let short_i = (di - paid_i).max(zero);
             let shortfall = short_e + short_i;
