@@ -25,15 +25,36 @@ fn strip_sign(s: &str) -> (bool, Option<&str>) {
 }
 
 /// Parses a money or rate value; `None` when it is not a valid amount.
+///
+/// Inlined: the common spelling (no sign, no currency mark, no
+/// separators) is parsed in the caller's registers. Returned through
+/// memory, a `Decimal` written in 32-bit parts and read back as a 128-bit
+/// mantissa stalled on store forwarding.
+#[inline(always)]
 pub fn parse_money(s: &str) -> Option<Decimal> {
-    if s.as_bytes().first().is_some_and(u8::is_ascii_digit) {
-        // The common spelling: no sign, no currency mark, no separators.
-        // Anything else (a `,`) fails the plain form and takes the general
-        // path below.
-        if let Some(d) = plain_amount(s.as_bytes(), false) {
-            return Some(d);
-        }
+    match plain_money_parts(s) {
+        Some((m, scale)) => Decimal::try_new(m, scale).ok(),
+        None => general_money(s),
     }
+}
+
+/// The mantissa and scale of the common spelling — at most 18 bytes of
+/// digits with at most one inner `.`, no sign — as [`parse_money`] reads
+/// it; `None` for anything else (which `parse_money` may still accept).
+/// For callers that need the value as integers too (the duplicate
+/// fingerprint), without reading them back out of a `Decimal`.
+#[inline(always)]
+pub fn plain_money_parts(s: &str) -> Option<(i64, u32)> {
+    let b = s.as_bytes();
+    if b.len() > 18 || !b.first().is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    plain_parts(b)
+}
+
+/// [`parse_money`] for every other spelling.
+#[inline(never)]
+fn general_money(s: &str) -> Option<Decimal> {
     // Sign and currency mark, in either order, each at most once.
     let mut rest = s;
     let mut negative = false;
@@ -110,38 +131,45 @@ pub fn parse_money(s: &str) -> Option<Decimal> {
     Decimal::try_from_i128_with_scale(mantissa, scale).ok()
 }
 
+/// At most 18 bytes of digits with at most one inner `.`: the mantissa
+/// (it fits an i64, no i128 arithmetic) and scale, in one pass over the
+/// bytes, with the same limits as the general path.
+#[inline(always)]
+fn plain_parts(b: &[u8]) -> Option<(i64, u32)> {
+    debug_assert!(b.len() <= 18);
+    let mut mantissa: i64 = 0;
+    let (mut scale, mut dot) = (0u32, None);
+    for (i, &c) in b.iter().enumerate() {
+        if c.is_ascii_digit() {
+            mantissa = mantissa * 10 + i64::from(c - b'0');
+        } else if c == b'.' && dot.is_none() {
+            dot = Some(i);
+        } else {
+            return None;
+        }
+    }
+    if let Some(i) = dot {
+        scale = (b.len() - i - 1) as u32;
+        if i == 0 || scale == 0 || scale as usize > MAX_FRAC_DIGITS {
+            return None;
+        }
+    } else if b.is_empty() {
+        return None;
+    }
+    let int_digits = b.len() - scale as usize - usize::from(dot.is_some());
+    if int_digits > MAX_INT_DIGITS {
+        return None;
+    }
+    Some((mantissa, scale))
+}
+
 /// Digits with at most one inner `.` (no thousands separators): one pass
 /// over the bytes, the same limits as the general path.
+#[inline(always)]
 fn plain_amount(b: &[u8], negative: bool) -> Option<Decimal> {
     if b.len() <= 18 {
-        // At most 18 digits: the mantissa fits an i64, no i128 arithmetic.
-        let mut mantissa: i64 = 0;
-        let (mut scale, mut dot) = (0u32, None);
-        for (i, &c) in b.iter().enumerate() {
-            if c.is_ascii_digit() {
-                mantissa = mantissa * 10 + i64::from(c - b'0');
-            } else if c == b'.' && dot.is_none() {
-                dot = Some(i);
-            } else {
-                return None;
-            }
-        }
-        if let Some(i) = dot {
-            scale = (b.len() - i - 1) as u32;
-            if i == 0 || scale == 0 || scale as usize > MAX_FRAC_DIGITS {
-                return None;
-            }
-        } else if b.is_empty() {
-            return None;
-        }
-        let int_digits = b.len() - scale as usize - usize::from(dot.is_some());
-        if int_digits > MAX_INT_DIGITS {
-            return None;
-        }
-        if negative {
-            mantissa = -mantissa;
-        }
-        return Decimal::try_new(mantissa, scale).ok();
+        let (mantissa, scale) = plain_parts(b)?;
+        return Decimal::try_new(if negative { -mantissa } else { mantissa }, scale).ok();
     }
     let mut mantissa: i128 = 0;
     let (mut int_digits, mut scale, mut dot) = (0usize, 0u32, false);
