@@ -12,7 +12,7 @@ use super::{dedup, Reason};
 use crate::model::{Action, Employer, Event, Id, PayKind, Payment, Period, RateRow};
 use crate::parse::{
     parse_action, parse_date, parse_insurance, parse_kind, parse_money, parse_period, parse_status,
-    parse_yes_no, plain_money_parts,
+    parse_yes_no, parse_ymd, plain_money_parts,
 };
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
@@ -124,9 +124,14 @@ impl Fp {
     #[inline(always)]
     fn date(&mut self, d: Option<NaiveDate>) {
         match d {
-            Some(d) => self.tagged(tag::DATE, d.num_days_from_ce() as u32),
+            Some(d) => self.ymd(d.year() as u32, d.month(), d.day()),
             None => self.tag(tag::NONE),
         }
+    }
+    /// A calendar date as `y << 9 | m << 5 | d`: one value per date.
+    #[inline(always)]
+    fn ymd(&mut self, y: u32, m: u32, d: u32) {
+        self.tagged(tag::DATE, y << 9 | m << 5 | d);
     }
     #[inline(always)]
     fn period(&mut self, p: Option<Period>) {
@@ -230,8 +235,8 @@ impl Fp {
         }
     }
     fn loose_date(&mut self, s: &str) {
-        match parse_date(s) {
-            Some(d) => self.date(Some(d)),
+        match parse_ymd(s) {
+            Some((y, m, d)) => self.ymd(y, m, d),
             None => self.text(s),
         }
     }

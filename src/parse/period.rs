@@ -83,6 +83,15 @@ pub fn parse_period(s: &str) -> Option<Period> {
 /// (one-digit month/day where separators are present); a real calendar
 /// date in 1950–2100.
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    let (y, m, d) = parse_ymd(s)?;
+    NaiveDate::from_ymd_opt(y as i32, m, d)
+}
+
+/// [`parse_date`]'s year, month and day, validated as a real calendar
+/// date without building a `NaiveDate` (the duplicate fingerprint needs no
+/// more).
+#[inline]
+pub fn parse_ymd(s: &str) -> Option<(u32, u32, u32)> {
     let b = s.as_bytes();
     let (y, m, d) = if let (Some((y, m)), true) = (
         dashed_month(b.get(..7).unwrap_or(b)),
@@ -107,15 +116,39 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
             ascii_num(d, 1, 2)?,
         )
     };
-    if !year_ok(y) {
+    if !year_ok(y) || !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
         return None;
     }
-    NaiveDate::from_ymd_opt(y as i32, m, d)
+    Some((y, m, d))
+}
+
+fn days_in_month(y: u32, m: u32) -> u32 {
+    match m {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The calendar check agrees with chrono's on every y-m-d the forms
+    /// can spell, leap years included.
+    #[test]
+    fn ymd_validation_matches_chrono() {
+        for y in [1950u32, 1999, 2000, 2023, 2024, 2100] {
+            for m in 0..=13u32 {
+                for d in 0..=32u32 {
+                    let s = format!("{y}-{m:02}-{d:02}");
+                    let want = NaiveDate::from_ymd_opt(y as i32, m, d).map(|_| (y, m, d));
+                    assert_eq!(parse_ymd(&s), want, "{s}");
+                }
+            }
+        }
+    }
 
     fn p(s: &str) -> Option<String> {
         parse_period(s).map(|p| p.to_string())
