@@ -31,6 +31,7 @@ struct S {
     payments: Vec<Payment>,
     through: Period,
     as_of: NaiveDate,
+    tolerance: &'static str,
 }
 
 impl S {
@@ -49,6 +50,7 @@ impl S {
             }],
             events: vec![],
             payments: vec![],
+            tolerance: "0.01",
             through: p(2023, 6),
             as_of: date("2023-07-20"),
         };
@@ -122,7 +124,7 @@ impl S {
             rates: &table,
             through: self.through,
             as_of: self.as_of,
-            tolerance: d("0.01"),
+            tolerance: d(self.tolerance),
             late_fee_rate: d("0.0005"),
             identities: &ids,
         };
@@ -344,6 +346,20 @@ fn base_clamped_to_floor_and_unrated_without_rate() {
     );
     assert_eq!(o.ledger[0].due_employer, None);
     assert!(kinds(&o).contains(&FindingKind::NoRate));
+}
+
+/// At tolerance 0 a month paid to the cent is `Paid` (the exact-payment
+/// shortcut) and a cent either way is not.
+#[test]
+fn exact_payment_is_paid_at_zero_tolerance() {
+    let mut s = S::new();
+    s.tolerance = "0";
+    s.inc(Some("A"), p(2023, 1), "5000");
+    s.pay(Some("A"), p(2023, 1), "800", "400")
+        .pay(Some("A"), p(2023, 2), "800", "399.99")
+        .pay(Some("A"), p(2023, 3), "800.01", "400");
+    let st: Vec<Status> = s.run().ledger.iter().map(|r| r.status).take(3).collect();
+    assert_eq!(st, [Status::Paid, Status::Underpaid, Status::Overpaid]);
 }
 
 #[test]

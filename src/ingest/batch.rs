@@ -179,7 +179,7 @@ fn ascii_cut(text: &str, from: usize, to: usize) -> &str {
 /// walking the bits of the matches: 16 bytes at a time with SSE2 (part of
 /// every x86-64), the last block overlapping the one before instead of a
 /// byte loop; shorter records and other targets take eight at a time.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 fn for_each_byte(bytes: &[u8], d: u8, mut f: impl FnMut(usize)) {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
@@ -187,8 +187,8 @@ fn for_each_byte(bytes: &[u8], d: u8, mut f: impl FnMut(usize)) {
     if bytes.len() < 16 {
         return for_each_byte_swar(bytes, d, f);
     }
-    // SAFETY (here and below): SSE2 is part of the x86-64 baseline, so
-    // its instructions exist on every CPU this code is compiled for.
+    // SAFETY (here and below): this function is only compiled where SSE2
+    // is enabled for the target (the x86-64 baseline).
     let pattern = unsafe { _mm_set1_epi8(d as i8) };
     // The match bits of the 16 bytes at `at` (bit k for byte at + k).
     let mask = |at: usize| -> u32 {
@@ -220,7 +220,7 @@ fn for_each_byte(bytes: &[u8], d: u8, mut f: impl FnMut(usize)) {
     }
 }
 
-#[cfg(not(target_arch = "x86_64"))]
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 fn for_each_byte(bytes: &[u8], d: u8, f: impl FnMut(usize)) {
     for_each_byte_swar(bytes, d, f)
 }

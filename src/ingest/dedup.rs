@@ -100,11 +100,10 @@ impl Deduper {
     /// A deduper with room for about `rows` ids without rehashing.
     pub fn with_capacity(rows: usize) -> Deduper {
         let per = rows / SHARDS + rows / SHARDS / 16;
-        // Built in parallel: each table's pages are written here (see
-        // `IdTable::with_capacity`).
+        // Each table allocates (and writes) its slots at its first insert,
+        // which `check_batch` makes shard-parallel.
         Deduper {
             shards: (0..SHARDS)
-                .into_par_iter()
                 .map(|_| Shard {
                     by_id: IdTable::with_capacity(per),
                     no_id: HashSet::default(),

@@ -13,7 +13,8 @@
 //! so the dedup pass asks for the slots of the next rows while it decides
 //! the current one and the misses overlap instead of queueing. Open
 //! addressing with linear probing, sized as `hashbrown` sizes (at most 7/8
-//! full, doubled when needed: the same memory as the map it replaced);
+//! full, doubled when needed). The slots are allocated at the first
+//! insert, not before: a file without ids never pays for them;
 //! the all-zero key marks an empty slot, so that one key lives beside the
 //! slots.
 
@@ -42,18 +43,23 @@ pub enum Seen {
 /// See the module documentation.
 #[derive(Default)]
 pub struct IdTable {
+    /// Empty until the first insert (then a power of two).
     slots: Vec<Slot>,
     len: usize,
+    /// The keys [`IdTable::with_capacity`] was asked to make room for.
+    planned: usize,
     /// The fingerprint under the key `(0, 0)`, which cannot use a slot.
     zero: Option<u64>,
 }
 
 impl IdTable {
-    /// A table with room for `n` keys before it grows.
+    /// A table with room for `n` keys before it grows, allocated at the
+    /// first insert.
     pub fn with_capacity(n: usize) -> IdTable {
         IdTable {
-            slots: written_empty(Self::slots_for(n)),
+            slots: Vec::new(),
             len: 0,
+            planned: n,
             zero: None,
         }
     }
@@ -73,7 +79,7 @@ impl IdTable {
         if self.slots.is_empty() {
             return;
         }
-        #[cfg(target_arch = "x86_64")]
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse"))]
         {
             use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
             let p = &self.slots[self.home(key.1)] as *const Slot as *const i8;
@@ -96,13 +102,13 @@ impl IdTable {
                 Some(_) => Seen::Different,
             };
         }
-        if (self.len + 1) * 8 > self.slots.len() * 7 {
+        if self.slots.is_empty() {
             self.grow();
         }
         let mask = self.slots.len() - 1;
         let mut i = self.home(key.1);
         loop {
-            let s = &mut self.slots[i];
+            let s = self.slots[i];
             if s[HI] == key.0 && s[LO] == key.1 {
                 return if s[FP] == fp {
                     Seen::Same
@@ -110,8 +116,13 @@ impl IdTable {
                     Seen::Different
                 };
             }
-            if is_empty(s) {
-                *s = [key.0, key.1, fp];
+            if is_empty(&s) {
+                // Only a new key can fill the table past 7/8.
+                if (self.len + 1) * 8 > self.slots.len() * 7 {
+                    self.grow();
+                    return self.insert(key, fp);
+                }
+                self.slots[i] = [key.0, key.1, fp];
                 self.len += 1;
                 return Seen::New;
             }
@@ -119,12 +130,15 @@ impl IdTable {
         }
     }
 
+    /// Allocates the planned slots (first insert), or doubles them.
     #[cold]
     fn grow(&mut self) {
-        let old = std::mem::replace(
-            &mut self.slots,
-            written_empty(Self::slots_for(self.len + 1).max(32)),
-        );
+        let want = if self.slots.is_empty() {
+            self.planned.max(self.len + 1)
+        } else {
+            self.len + 1
+        };
+        let old = std::mem::replace(&mut self.slots, written_empty(Self::slots_for(want)));
         let mask = self.slots.len() - 1;
         for s in old.into_iter().filter(|s| !is_empty(s)) {
             let mut i = self.home(s[LO]);

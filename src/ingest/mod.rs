@@ -375,7 +375,7 @@ pub fn estimate_rows_by_kind(files: &[InputFile]) -> (usize, usize) {
 
 /// A guess at a file's row count from its size and the line length in its
 /// first 64 KiB, plus 5 %: only a capacity hint, so a wrong guess costs a
-/// reallocation or some unused address space, never a result.
+/// reallocation or some unused memory, never a result.
 pub fn estimate_rows(path: &std::path::Path) -> usize {
     use std::io::Read;
     let Ok(file) = std::fs::File::open(path) else {

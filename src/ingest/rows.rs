@@ -44,8 +44,10 @@ const POW10: [i128; 11] = {
     t
 };
 
-/// Type tags: each value is written after one, so that a text can never
-/// spell the same bytes as a parsed value of another column form.
+/// Type tags, written before each value of a column whose form varies
+/// (text, parsed value or nothing), so that a text can never spell the
+/// same bytes as a parsed value. Enum codes (insurance, kind, status) are
+/// written bare: they stand at fixed positions and always in one form.
 mod tag {
     pub const TEXT: u8 = 0;
     pub const CENTS: u8 = 1;
@@ -579,6 +581,28 @@ mod tests {
         assert_eq!(a.fp, b.fp);
         let c = ev("e,p,,n,E,110,增员,202302,5000,r").unwrap();
         assert_ne!(a.fp, c.fp);
+    }
+
+    /// A date written from a `NaiveDate` and from a parsed y/m/d in any
+    /// spelling are the same bytes.
+    #[test]
+    fn date_fingerprint_is_one_form_per_date() {
+        let fp = |f: &dyn Fn(&mut Fp)| {
+            let mut x = Fp::new();
+            f(&mut x);
+            x.finish()
+        };
+        let d = NaiveDate::from_ymd_opt(2024, 2, 29).unwrap();
+        let want = fp(&|x| x.date(Some(d)));
+        for s in ["2024-02-29", "20240229", "2024/2/29", "2024年2月29日"] {
+            assert_eq!(fp(&|x| x.loose_date(s)), want, "{s}");
+        }
+        assert_ne!(fp(&|x| x.loose_date("2024-03-01")), want);
+        // Not a date: its text, which no date equals.
+        assert_ne!(
+            fp(&|x| x.loose_date("2023-02-29")),
+            fp(&|x| x.loose_date("2023-03-01"))
+        );
     }
 
     /// Every spelling of one amount writes the same bytes, whichever of
