@@ -24,6 +24,7 @@ pub mod discover;
 mod feed;
 pub mod header;
 mod idtable;
+mod lookahead;
 pub mod reader;
 pub mod rows;
 
@@ -133,6 +134,7 @@ pub type Checked<T> = std::result::Result<T, Reason>;
 /// validation keep their reason). Returns the file's figures.
 fn read_file<T, P, M>(
     file: &InputFile,
+    encoding: reader::Encoding,
     cfg: &RunConfig,
     progress: &Progress,
     rejects: &mut Vec<Reject>,
@@ -144,7 +146,6 @@ where
     P: Fn(&[&str], &ColumnMap) -> Checked<T> + Sync,
     M: FnMut(Vec<Checked<T>>, &Batch) -> Result<Vec<Option<Reason>>>,
 {
-    let encoding = reader::detect_encoding(&file.path, cfg.encoding)?;
     let mut rdr = RecordReader::open(&file.path, encoding, cfg.delimiter)?;
     // One thread asked for, one thread used: the reading and hashing
     // happen on this thread too (else `feed::read_batches`).
@@ -451,12 +452,15 @@ pub fn ingest(
     }
     let mut cands: Vec<Cand> = Vec::new();
     let mut rate_dedup = dedup::Deduper::default();
+    let mut encodings = lookahead::Encodings::start(files, cfg);
     for file in files {
         let stat_idx = out.inputs.len();
         progress.file_started(file);
+        let encoding = encodings.next(file)?;
         let stat = match file.kind {
             InputKind::Employers => read_file(
                 file,
+                encoding,
                 cfg,
                 progress,
                 &mut out.rejects,
@@ -477,6 +481,7 @@ pub fn ingest(
                 let rates = &mut out.rates;
                 read_file(
                     file,
+                    encoding,
                     cfg,
                     progress,
                     &mut out.rejects,
@@ -493,6 +498,7 @@ pub fn ingest(
             }
             InputKind::Events => read_file(
                 file,
+                encoding,
                 cfg,
                 progress,
                 &mut out.rejects,
@@ -501,6 +507,7 @@ pub fn ingest(
             )?,
             InputKind::Payments => read_file(
                 file,
+                encoding,
                 cfg,
                 progress,
                 &mut out.rejects,
