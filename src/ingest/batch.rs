@@ -200,23 +200,22 @@ fn for_each_byte(bytes: &[u8], d: u8, mut f: impl FnMut(usize)) {
             _mm_movemask_epi8(_mm_cmpeq_epi8(v, pattern)) as u32
         }
     };
-    let mut base = 0usize;
-    while base + 16 <= bytes.len() {
-        let mut hits = mask(base);
+    // Calls `f` for each match bit, bit k standing for byte base + k.
+    let mut emit = |mut hits: u32, base: usize| {
         while hits != 0 {
             f(base + hits.trailing_zeros() as usize);
             hits &= hits - 1;
         }
+    };
+    let mut base = 0usize;
+    while base + 16 <= bytes.len() {
+        emit(mask(base), base);
         base += 16;
     }
     let rest = bytes.len() - base;
     if rest > 0 {
         // The last 16 bytes, minus the ones the loop above has seen.
-        let mut hits = mask(bytes.len() - 16) >> (16 - rest);
-        while hits != 0 {
-            f(base + hits.trailing_zeros() as usize);
-            hits &= hits - 1;
-        }
+        emit(mask(bytes.len() - 16) >> (16 - rest), base);
     }
 }
 

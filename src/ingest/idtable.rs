@@ -134,7 +134,7 @@ impl IdTable {
     #[cold]
     fn grow(&mut self) {
         let want = if self.slots.is_empty() {
-            self.planned.max(self.len + 1)
+            self.planned
         } else {
             self.len + 1
         };

@@ -11,8 +11,8 @@ use super::header::{employers as ec, events as vc, payments as pc, rates as rc, 
 use super::{dedup, Reason};
 use crate::model::{Action, Employer, Event, Id, PayKind, Payment, Period, RateRow};
 use crate::parse::{
-    parse_action, parse_date, parse_insurance, parse_kind, parse_money, parse_period, parse_status,
-    parse_yes_no, parse_ymd, plain_money_parts,
+    parse_action, parse_date, parse_insurance, parse_kind, parse_money, parse_money_parts,
+    parse_period, parse_status, parse_yes_no, parse_ymd,
 };
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
@@ -68,7 +68,7 @@ impl Fp {
     }
     #[inline(always)]
     fn bytes(&mut self, b: &[u8]) {
-        if self.len + b.len() <= FP_STACK && self.spilled.is_empty() {
+        if self.room(b.len()) {
             self.buf[self.len..self.len + b.len()].copy_from_slice(b);
             self.len += b.len();
         } else {
@@ -89,19 +89,24 @@ impl Fp {
     fn room(&self, n: usize) -> bool {
         self.len + n <= FP_STACK && self.spilled.is_empty()
     }
-    /// A tag and a 32-bit number. Written in place, byte and word, not
+    /// A tag and a value's bytes. Written in place, tag and value, not
     /// through a temporary array: a word load of freshly stored bytes
     /// would stall on store forwarding.
     #[inline(always)]
-    fn tagged(&mut self, t: u8, n: u32) {
-        if self.room(5) {
+    fn tagged_bytes<const N: usize>(&mut self, t: u8, v: [u8; N]) {
+        if self.room(1 + N) {
             self.buf[self.len] = t;
-            self.buf[self.len + 1..self.len + 5].copy_from_slice(&n.to_le_bytes());
-            self.len += 5;
+            self.buf[self.len + 1..self.len + 1 + N].copy_from_slice(&v);
+            self.len += 1 + N;
         } else {
             self.bytes(&[t]);
-            self.bytes(&n.to_le_bytes());
+            self.bytes(&v);
         }
+    }
+    /// A tag and a 32-bit number.
+    #[inline(always)]
+    fn tagged(&mut self, t: u8, n: u32) {
+        self.tagged_bytes(t, n.to_le_bytes());
     }
     #[inline(always)]
     fn tag(&mut self, t: u8) {
@@ -154,25 +159,14 @@ impl Fp {
             self.tag(tag::NONE);
             return;
         };
-        let scale = d.scale() as usize;
-        if scale <= 2 {
-            if let Ok(c) = i64::try_from(d.mantissa() * POW10[2 - scale]) {
-                self.cents(c);
-                return;
-            }
+        match i64::try_from(d.mantissa()) {
+            Ok(m) => self.money_parts(m, d.scale(), d),
+            Err(_) => self.money_wide(d),
         }
-        self.money_wide(d);
     }
     #[inline(always)]
     fn cents(&mut self, c: i64) {
-        if self.room(9) {
-            self.buf[self.len] = tag::CENTS;
-            self.buf[self.len + 1..self.len + 9].copy_from_slice(&c.to_le_bytes());
-            self.len += 9;
-        } else {
-            self.bytes(&[tag::CENTS]);
-            self.bytes(&c.to_le_bytes());
-        }
+        self.tagged_bytes(tag::CENTS, c.to_le_bytes());
     }
     /// [`Fp::money`] for a value written with more than two decimals or
     /// too large for whole cents in an `i64`: decided on its normalised
@@ -191,10 +185,7 @@ impl Fp {
             .then(|| m.checked_mul(POW10[10 - scale]))
             .flatten()
         {
-            Some(v) => {
-                self.tag(tag::MONEY_SCALE10);
-                self.bytes(&v.to_le_bytes());
-            }
+            Some(v) => self.tagged_bytes(tag::MONEY_SCALE10, v.to_le_bytes()),
             None => {
                 self.tag(tag::MONEY_NORMAL);
                 self.bytes(&m.to_le_bytes());
@@ -205,14 +196,8 @@ impl Fp {
     /// A field the reconciliation never uses: its parsed value when it
     /// parses, else its text.
     fn loose_money(&mut self, s: &str) {
-        if let Some((m, scale)) = plain_money_parts(s) {
-            if let Ok(d) = Decimal::try_new(m, scale) {
-                self.money_parts(m, scale, d);
-                return;
-            }
-        }
-        match parse_money(s) {
-            Some(d) => self.money(Some(d)),
+        match Amount::parse(s) {
+            Some(a) => self.amount(&a),
             None => self.text(s),
         }
     }
@@ -265,22 +250,18 @@ struct Amount {
     parts: Option<(i64, u32)>,
 }
 
+impl Amount {
+    #[inline(always)]
+    fn parse(s: &str) -> Option<Amount> {
+        parse_money_parts(s).map(|(value, parts)| Amount { value, parts })
+    }
+}
+
 /// [`money_or`] keeping the integers of the common spelling for the
 /// fingerprint ([`Fp::amount`]).
 #[inline(always)]
 fn amount_or(s: &str) -> Result<Amount, Reason> {
-    if let Some((m, scale)) = plain_money_parts(s) {
-        if let Ok(value) = Decimal::try_new(m, scale) {
-            return Ok(Amount {
-                value,
-                parts: Some((m, scale)),
-            });
-        }
-    }
-    Ok(Amount {
-        value: money_or(s)?,
-        parts: None,
-    })
+    Amount::parse(s).ok_or(Reason::BadAmount)
 }
 
 #[inline(always)]
@@ -650,11 +631,10 @@ mod tests {
         /// `Decimal` path writes, so that both meet in one fingerprint.
         #[test]
         fn amount_parts_fingerprint_as_the_decimal_does(s in "[0-9]{1,17}(\\.[0-9]{1,10})?") {
-            let Some((m, scale)) = plain_money_parts(&s) else {
+            let Some((d, Some((m, scale)))) = parse_money_parts(&s) else {
                 // Too long for the plain path: nothing to compare.
                 return Ok(());
             };
-            let d = parse_money(&s).unwrap();
             let (mut a, mut b) = (Fp::new(), Fp::new());
             a.money_parts(m, scale, d);
             b.money(Some(d));

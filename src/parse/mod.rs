@@ -12,7 +12,7 @@ pub mod period;
 
 pub use codes::{parse_action, parse_insurance, parse_kind, parse_status, parse_yes_no};
 pub use ident::{credit_code_valid, normalize_id_number, IdCheck};
-pub use money::{parse_money, plain_money_parts};
+pub use money::{parse_money, parse_money_parts};
 pub use period::{parse_date, parse_period, parse_ymd};
 
 /// Trims Unicode white space (the full-width space U+3000 included) and a

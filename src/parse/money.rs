@@ -32,24 +32,24 @@ fn strip_sign(s: &str) -> (bool, Option<&str>) {
 /// mantissa stalled on store forwarding.
 #[inline(always)]
 pub fn parse_money(s: &str) -> Option<Decimal> {
-    match plain_money_parts(s) {
-        Some((m, scale)) => Decimal::try_new(m, scale).ok(),
-        None => general_money(s),
-    }
+    parse_money_parts(s).map(|(d, _)| d)
 }
 
-/// The mantissa and scale of the common spelling — at most 18 bytes of
-/// digits with at most one inner `.`, no sign — as [`parse_money`] reads
-/// it; `None` for anything else (which `parse_money` may still accept).
-/// For callers that need the value as integers too (the duplicate
-/// fingerprint), without reading them back out of a `Decimal`.
+/// [`parse_money`], with the mantissa and scale as integers too when the
+/// value has the common spelling — at most 18 bytes of digits with at most
+/// one inner `.`, no sign — for callers that need them (the duplicate
+/// fingerprint) without reading them back out of the `Decimal`.
 #[inline(always)]
-pub fn plain_money_parts(s: &str) -> Option<(i64, u32)> {
+pub fn parse_money_parts(s: &str) -> Option<(Decimal, Option<(i64, u32)>)> {
     let b = s.as_bytes();
-    if b.len() > 18 || !b.first().is_some_and(u8::is_ascii_digit) {
-        return None;
+    if b.len() <= 18 && b.first().is_some_and(u8::is_ascii_digit) {
+        if let Some((m, scale)) = plain_parts(b) {
+            return Decimal::try_new(m, scale)
+                .ok()
+                .map(|d| (d, Some((m, scale))));
+        }
     }
-    plain_parts(b)
+    general_money(s).map(|d| (d, None))
 }
 
 /// [`parse_money`] for every other spelling.

@@ -264,18 +264,14 @@ pub fn reconcile(
         } else if rate.is_none() {
             runs.mark(FindingKind::NoRate, emp, m, zero, None);
             Status::Unrated
+        } else if tol_ok && row.due_employer == Some(paid_e) && row.due_individual == Some(paid_i) {
+            // Paid to the cent, as nearly every month is: no shortfall and
+            // no excess, so `Paid` under any non-negative tolerance; ten
+            // decimal operations saved per ledger row.
+            Status::Paid
         } else {
             let de = row.due_employer.unwrap_or_default();
             let di = row.due_individual.unwrap_or_default();
-            if paid_e == de && paid_i == di && tol_ok {
-                // Paid to the cent, as nearly every month is: no shortfall
-                // and no excess, so `Paid` under any non-negative tolerance;
-                // ten decimal operations saved per ledger row.
-                row.status = Status::Paid;
-                out.totals.add_ledger_row(&row);
-                out.ledger.push(row);
-                continue;
-            }
             let short_e = (de - paid_e).max(zero);
             let short_i = (di - paid_i).max(zero);
             let shortfall = short_e + short_i;
