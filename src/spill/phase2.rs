@@ -47,14 +47,18 @@ fn decide<T: Codec>(
     let mut recs = read_all::<T>(path)?;
     let _ = std::fs::remove_file(path);
     recs.sort_unstable_by_key(|r| r.seq);
-    let mut d = Deduper::with_capacity(recs.len());
+    // The verdicts in one shard-parallel, prefetching pass (a partition's
+    // tables outgrow the caches; deciding row by row waited on memory).
+    let keys: Vec<_> = recs.iter().map(|r| Some((r.id, r.fp))).collect();
+    let verdicts = Deduper::with_capacity(recs.len()).check_batch(&keys);
+    drop(keys);
     let mut out = Decided {
         rejected: Vec::new(),
         parts: vec![Vec::new(); splitters.len() + 1],
         facts: Facts::default(),
     };
-    for r in recs {
-        if let Some(reason) = d.check(r.id, r.fp) {
+    for (r, verdict) in recs.into_iter().zip(verdicts) {
+        if let Some(reason) = verdict {
             // Phase 1 kept the text of every row whose key it had seen
             // before, and only those can be rejected here (`seen`).
             let raw = r.raw.ok_or_else(|| {
