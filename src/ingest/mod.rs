@@ -23,7 +23,7 @@ pub mod digest;
 pub mod discover;
 mod feed;
 pub mod header;
-mod idtable;
+pub(crate) mod idtable;
 mod lookahead;
 pub mod reader;
 pub mod rows;

@@ -290,13 +290,11 @@ impl SpillSink {
         // In file order: does a row's key repeat an earlier one? Only
         // those rows can be rejected in phase 2, so only they spill their
         // raw text.
-        let keep_raw: Vec<bool> = rows
+        let keys: Vec<Option<u128>> = rows
             .iter()
-            .map(|r| {
-                r.as_ref()
-                    .is_ok_and(|r| files.seen.test_and_set(r.dup_key()))
-            })
+            .map(|r| r.as_ref().ok().map(DupKey::dup_key))
             .collect();
+        let keep_raw = files.seen.test_and_set_all(&keys);
         let n = *n;
         // Rows are encoded on the workers a chunk at a time, straight
         // into one buffer per dedup partition, with the person ids that

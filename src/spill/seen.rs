@@ -13,6 +13,9 @@
 //! filled on the one thread that merges batches in file order, so what is
 //! spilled does not depend on the thread count.
 
+use crate::ingest::idtable::prefetch_line;
+use rayon::prelude::*;
+
 /// Bits per expected key.
 const BITS_PER_KEY: usize = 8;
 /// Probes per key.
@@ -43,23 +46,79 @@ impl Seen {
         }
     }
 
-    /// Whether `key` may have been added before; adds it.
-    pub fn test_and_set(&mut self, key: u128) -> bool {
-        // The key is already a uniform digest: its high half picks the
-        // block (multiply-shift onto the block count), its low half gives
-        // the probes' positions in the block, nine bits each.
-        let (lo, hi) = (key as u64, (key >> 64) as u64);
-        let n = self.blocks.len() as u128;
-        let block = &mut self.blocks[((u128::from(hi) * n) >> 64) as usize].0;
-        let mut seen = true;
-        for i in 0..PROBES {
-            let bit = (lo >> (i * PROBE_BITS)) & 511;
-            let (w, m) = ((bit / 64) as usize, 1u64 << (bit % 64));
-            seen &= block[w] & m != 0;
-            block[w] |= m;
-        }
-        seen
+    /// The block `key` falls in. The key is already a uniform digest: its
+    /// high half picks the block (multiply-shift onto the block count),
+    /// its low half gives the probes' positions in the block.
+    fn block_of(&self, key: u128) -> usize {
+        ((((key >> 64) as u64 as u128) * self.blocks.len() as u128) >> 64) as usize
     }
+
+    /// Whether `key` may have been added before; adds it (the reference
+    /// the batch form is tested against).
+    #[cfg(test)]
+    pub fn test_and_set(&mut self, key: u128) -> bool {
+        let b = self.block_of(key);
+        probe(&mut self.blocks[b], key)
+    }
+
+    /// [`Seen::test_and_set`] on each key in turn (`None`: no key, answers
+    /// `false`), computed in parallel: the blocks are split into ranges,
+    /// each range takes its keys in order, and a key's block is fetched
+    /// a few keys ahead. Each key meets exactly the keys before it in its
+    /// own block, so the answers are those of the sequential calls.
+    pub fn test_and_set_all(&mut self, keys: &[Option<u128>]) -> Vec<bool> {
+        let ranges = RANGES.min(self.blocks.len());
+        let per = self.blocks.len().div_ceil(ranges);
+        let mut by_range: Vec<Vec<(u32, usize)>> = vec![Vec::new(); ranges];
+        for (i, k) in keys.iter().enumerate() {
+            if let Some(k) = *k {
+                let b = self.block_of(k);
+                by_range[b / per].push((i as u32, b % per));
+            }
+        }
+        let hits: Vec<Vec<u32>> = self
+            .blocks
+            .par_chunks_mut(per)
+            .zip(by_range)
+            .map(|(blocks, rows)| {
+                let mut hits = Vec::new();
+                for (j, &(i, b)) in rows.iter().enumerate() {
+                    if let Some(&(_, ahead)) = rows.get(j + PREFETCH) {
+                        prefetch_line(&blocks[ahead]);
+                    }
+                    if let Some(k) = keys[i as usize] {
+                        if probe(&mut blocks[b], k) {
+                            hits.push(i);
+                        }
+                    }
+                }
+                hits
+            })
+            .collect();
+        let mut out = vec![false; keys.len()];
+        for i in hits.into_iter().flatten() {
+            out[i as usize] = true;
+        }
+        out
+    }
+}
+
+/// Ranges of blocks [`Seen::test_and_set_all`] works on in parallel.
+const RANGES: usize = 16;
+/// How many keys ahead [`Seen::test_and_set_all`] fetches a block.
+const PREFETCH: usize = 16;
+
+/// Tests and sets `key`'s probes in its block, nine bits each.
+fn probe(block: &mut Block, key: u128) -> bool {
+    let lo = key as u64;
+    let mut seen = true;
+    for i in 0..PROBES {
+        let bit = (lo >> (i * PROBE_BITS)) & 511;
+        let (w, m) = ((bit / 64) as usize, 1u64 << (bit % 64));
+        seen &= block.0[w] & m != 0;
+        block.0[w] |= m;
+    }
+    seen
 }
 
 #[cfg(test)]
@@ -79,6 +138,23 @@ mod tests {
         assert!(fresh < (n as usize) / 20, "{fresh} false positives");
         for i in 0..n {
             assert!(s.test_and_set(key(i)), "key {i} was added");
+        }
+    }
+
+    proptest::proptest! {
+        /// The parallel batch answers exactly as the sequential calls,
+        /// repeats and gaps included.
+        #[test]
+        fn batch_equals_sequential(
+            keys in proptest::collection::vec(proptest::option::of(0u64..300), 0..400),
+            size in 0usize..200,
+        ) {
+            let keys: Vec<Option<u128>> = keys.iter().map(|k| k.map(key)).collect();
+            let mut one = Seen::with_keys(size);
+            let want: Vec<bool> =
+                keys.iter().map(|k| k.is_some_and(|k| one.test_and_set(k))).collect();
+            let mut all = Seen::with_keys(size);
+            proptest::prop_assert_eq!(all.test_and_set_all(&keys), want);
         }
     }
 
