@@ -281,6 +281,17 @@ mod tests {
         (prefix, "[\0AB]{0,3}").prop_map(|(p, s)| format!("{p}{s}"))
     }
 
+    /// Ids equal after zero padding are told apart by their length.
+    #[test]
+    fn padded_prefixes_differ_by_length() {
+        let payments = [payment("张\0", 0), payment("张", 1), payment("张\0", 2)];
+        let got: Vec<(&str, usize)> = group_by_person(&[], &payments)
+            .iter()
+            .map(|r| (r.person_id, r.payments.len()))
+            .collect();
+        assert_eq!(got, [("张", 1), ("张\0", 2)]);
+    }
+
     proptest! {
         /// The keyed grouping equals a plain map of ids to rows in slice
         /// order.
