@@ -9,7 +9,8 @@
 use crate::model::Event;
 use crate::outcome::{Finding, FindingKind};
 use crate::parse::normalize_id_number;
-use std::collections::{BTreeSet, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeSet;
 
 /// Normalized ID number → the person_ids it was seen under.
 #[derive(Debug, Default, PartialEq)]
