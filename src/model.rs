@@ -12,6 +12,53 @@ use std::fmt;
 /// inline (up to 24 bytes) instead of one heap allocation per row.
 pub type Id = compact_str::CompactString;
 
+/// An id's place in byte order, held compactly: its first 16 bytes as two
+/// big-endian integers (zero padded) and its length. Two of them compare
+/// like their ids, reading the ids only when both are longer than 16
+/// bytes and share their first 16 — so sorting and range look-ups need
+/// not follow a pointer (and miss the cache) per comparison.
+#[derive(Clone, Copy, Debug)]
+pub struct IdOrder {
+    pub hi: u64,
+    pub lo: u64,
+    pub len: u32,
+}
+
+impl IdOrder {
+    pub fn new(id: &str) -> IdOrder {
+        let b = id.as_bytes();
+        let mut buf = [0u8; 16];
+        let n = b.len().min(16);
+        buf[..n].copy_from_slice(&b[..n]);
+        let [hi, lo] =
+            [&buf[..8], &buf[8..]].map(|h| u64::from_be_bytes(h.try_into().unwrap_or_default()));
+        IdOrder {
+            hi,
+            lo,
+            len: u32::try_from(b.len()).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// Compares the ids of two orders; `ids` gives the ids themselves
+    /// when the orders cannot tell.
+    pub fn cmp_with<'s>(
+        &self,
+        other: &IdOrder,
+        ids: impl FnOnce() -> (&'s str, &'s str),
+    ) -> std::cmp::Ordering {
+        (self.hi, self.lo).cmp(&(other.hi, other.lo)).then_with(|| {
+            if self.len <= 16 && other.len <= 16 {
+                // Equal padded prefixes: the shorter id is a prefix of
+                // the longer.
+                self.len.cmp(&other.len)
+            } else {
+                let (a, b) = ids();
+                a.cmp(b)
+            }
+        })
+    }
+}
+
 /// A calendar month as an index: `year * 12 + (month - 1)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Period(pub u32);

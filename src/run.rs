@@ -19,7 +19,6 @@ use crate::rates::{self, RateTable};
 use crate::reconcile::{self, Context};
 use crate::spill;
 use rayon::prelude::*;
-use std::collections::BTreeSet;
 use std::time::Instant;
 
 /// Persons reconciled per parallel batch: bounds the memory held by
@@ -449,7 +448,7 @@ fn reconcile_into(
 /// `unknown_employer` for ids referenced by accepted events or payments.
 fn employer_findings(
     employers: &std::collections::BTreeMap<String, Employer>,
-    referenced: &BTreeSet<String>,
+    referenced: &rustc_hash::FxHashSet<crate::model::Id>,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     let blank =
@@ -466,6 +465,8 @@ fn employer_findings(
             }
         }
     }
+    let mut referenced: Vec<&str> = referenced.iter().map(|id| id.as_str()).collect();
+    referenced.sort_unstable();
     for id in referenced {
         if !employers.contains_key(id) {
             out.push(blank(

@@ -11,7 +11,7 @@ pub mod months;
 pub mod runs;
 pub mod spells;
 
-use crate::model::{Employer, Event, Insurance, Payment, Period};
+use crate::model::{Employer, Event, IdOrder, Insurance, Payment, Period};
 use crate::outcome::{Finding, LedgerRow, MakeupCase, PersonRow, Totals};
 use crate::rates::RateTable;
 use chrono::NaiveDate;
@@ -180,10 +180,8 @@ pub fn group_by_person<'a>(events: &'a [Event], payments: &'a [Payment]) -> Vec<
     out
 }
 
-/// A row's place in the person order: its id's first 16 bytes as two
-/// big-endian integers (zero padded), the id's length and the row's
-/// index. Keys compare like the ids; the ids themselves are read only
-/// when both are longer than 16 bytes and share their first 16.
+/// A row's place in the person order: its id's [`IdOrder`] and the
+/// row's index, flattened (24 bytes).
 #[derive(Clone, Copy)]
 struct Key {
     hi: u64,
@@ -194,16 +192,11 @@ struct Key {
 
 impl Key {
     fn new(id: &str, row: usize) -> Key {
-        let b = id.as_bytes();
-        let mut buf = [0u8; 16];
-        let n = b.len().min(16);
-        buf[..n].copy_from_slice(&b[..n]);
-        let [hi, lo] =
-            [&buf[..8], &buf[8..]].map(|h| u64::from_be_bytes(h.try_into().unwrap_or_default()));
+        let IdOrder { hi, lo, len } = IdOrder::new(id);
         Key {
             hi,
             lo,
-            len: u32::try_from(b.len()).unwrap_or(u32::MAX),
+            len,
             // A partition holds far fewer than 2^32 rows: the memory
             // budget splits the input long before.
             row: row as u32,
@@ -217,16 +210,12 @@ impl Key {
     /// Compares the ids of two keys; `ids` gives them when the keys
     /// cannot tell.
     fn cmp_id<'s>(&self, other: &Key, ids: impl FnOnce() -> (&'s str, &'s str)) -> Ordering {
-        (self.hi, self.lo).cmp(&(other.hi, other.lo)).then_with(|| {
-            if self.len <= 16 && other.len <= 16 {
-                // Equal padded prefixes: the shorter id is a prefix of
-                // the longer.
-                self.len.cmp(&other.len)
-            } else {
-                let (a, b) = ids();
-                a.cmp(b)
-            }
-        })
+        let order = |k: &Key| IdOrder {
+            hi: k.hi,
+            lo: k.lo,
+            len: k.len,
+        };
+        order(self).cmp_with(&order(other), ids)
     }
 }
 
