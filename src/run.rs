@@ -158,7 +158,7 @@ fn run_inner(
         }
         Some(n) => {
             let rows = ingest::estimate_rows_by_kind(&files);
-            let mut sink = spill::SpillSink::new(&cfg.temp_dir, n, rows)?;
+            let mut sink = spill::SpillSink::new(&cfg.temp_dir, n, rows, !cfg.one_thread())?;
             ingest::ingest(cfg, &files, progress, &mut st.ing, &mut sink)?;
             progress.stage(
                 "rows_spilled",

@@ -23,6 +23,7 @@
 pub mod codec;
 mod phase2;
 mod seen;
+mod writer;
 
 use crate::config::InputKind;
 use crate::error::{Error, Result};
@@ -35,7 +36,7 @@ use codec::{Codec, Spilled};
 use rayon::prelude::*;
 use std::collections::BTreeSet;
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
 
 /// Memory one accepted payment row takes in an in-memory run: the row
@@ -180,9 +181,7 @@ pub struct SpillSink {
 
 /// The phase-1 partitions of one kind.
 struct KindFiles {
-    /// `events` or `payments`, as in the file names.
-    name: &'static str,
-    writers: Vec<BufWriter<File>>,
+    writer: writer::PartWriter,
     /// Valid rows of this kind spilled so far: the next row's file-order
     /// number.
     seq: u64,
@@ -191,24 +190,21 @@ struct KindFiles {
 }
 
 impl KindFiles {
-    fn create(dir: &Path, name: &'static str, n: usize, rows: usize) -> Result<KindFiles> {
+    fn create(dir: &Path, name: &str, n: usize, rows: usize, threaded: bool) -> Result<KindFiles> {
+        let paths: Vec<PathBuf> = (0..n)
+            .map(|i| dir.join(format!("dedup-{name}-{i}")))
+            .collect();
+        let writers = paths.iter().map(|p| create(p)).collect::<Result<_>>()?;
         Ok(KindFiles {
-            name,
-            writers: (0..n)
-                .map(|i| create(&dir.join(format!("dedup-{name}-{i}"))))
-                .collect::<Result<_>>()?,
+            writer: writer::PartWriter::new(writers, paths, threaded)?,
             seq: 0,
             seen: seen::Seen::with_keys(rows),
         })
     }
 
-    /// Flushes and closes every partition.
-    fn finish(&mut self, dir: &Path) -> Result<()> {
-        for (i, w) in self.writers.iter_mut().enumerate() {
-            w.flush()
-                .map_err(write_err(dir.join(format!("dedup-{}-{i}", self.name))))?;
-        }
-        self.writers.clear();
+    /// Writes what is queued, then flushes and closes every partition.
+    fn finish(&mut self) -> Result<()> {
+        self.writer.finish()?;
         self.seen = seen::Seen::with_keys(0);
         Ok(())
     }
@@ -217,7 +213,8 @@ impl KindFiles {
 impl SpillSink {
     /// Creates `n` dedup partitions per kind in a new private folder under
     /// `temp_dir`; `rows` estimates the (events, payments) rows to come.
-    pub fn new(temp_dir: &Path, n: usize, rows: (usize, usize)) -> Result<Self> {
+    /// `threaded`: partitions are written by a thread beside the merge.
+    pub fn new(temp_dir: &Path, n: usize, rows: (usize, usize), threaded: bool) -> Result<Self> {
         std::fs::create_dir_all(temp_dir)
             .map_err(|e| Error::io(temp_dir, "cannot create temp folder", e))?;
         clean_leftovers(temp_dir);
@@ -233,8 +230,8 @@ impl SpillSink {
             .tempdir_in(temp_dir)
             .map_err(|e| Error::io(temp_dir, "cannot create spill folder", e))?;
         Ok(SpillSink {
-            events: KindFiles::create(dir.path(), "events", n, rows.0)?,
-            payments: KindFiles::create(dir.path(), "payments", n, rows.1)?,
+            events: KindFiles::create(dir.path(), "events", n, rows.0, threaded)?,
+            payments: KindFiles::create(dir.path(), "payments", n, rows.1, threaded)?,
             dir,
             n,
             sample: BTreeSet::new(),
@@ -331,16 +328,12 @@ impl SpillSink {
             .collect::<std::io::Result<_>>()
             .map_err(|e| Error::io(dir.path(), "cannot encode spill record", e))?;
         files.seq = next;
+        let mut job = Vec::with_capacity(encoded.len());
         for (bufs, sampled) in encoded {
             sample.extend(sampled);
-            for (part, bytes) in bufs.iter().enumerate() {
-                if !bytes.is_empty() {
-                    files.writers[part].write_all(bytes).map_err(write_err(
-                        dir.path().join(format!("dedup-{}-{part}", files.name)),
-                    ))?;
-                }
-            }
+            job.push(bufs);
         }
+        files.writer.write(job)?;
         Ok(verdicts)
     }
 }

@@ -153,8 +153,8 @@ impl SpillSink {
     /// Phase 2: duplicate rules per dedup partition, survivors to person
     /// partitions. Adjusts file figures and rejects in `ing`.
     pub fn dedup(mut self, ing: &mut Ingested) -> Result<(PersonParts, Facts)> {
-        self.events.finish(self.dir.path())?;
-        self.payments.finish(self.dir.path())?;
+        self.events.finish()?;
+        self.payments.finish()?;
         let n = self.n;
         let sample: Vec<String> = std::mem::take(&mut self.sample).into_iter().collect();
         let splitters: Vec<(IdOrder, String)> = (1..n)
