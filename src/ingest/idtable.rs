@@ -143,12 +143,6 @@ impl IdTable {
     }
 }
 
-/// `n` empty slots, written rather than allocated zeroed. A zeroed
-/// allocation maps the kernel's shared zero page on a slot's first *read*
-/// (every insert probes before it writes); the write after it is then a
-/// copy-on-write fault whose TLB flush interrupts every other core of the
-/// process — 10 % of a two-thread medium run's CPU went to those
-/// interrupts. Written pages take one ordinary fault each.
 /// Asks the CPU to fetch the cache line `at` lies in (a hint only; no-op
 /// off x86-64). Shared with the spill's Bloom filter.
 #[inline(always)]
@@ -164,6 +158,12 @@ pub(crate) fn prefetch_line<T>(at: &T) {
     let _ = at;
 }
 
+/// `n` empty slots, written rather than allocated zeroed. A zeroed
+/// allocation maps the kernel's shared zero page on a slot's first *read*
+/// (every insert probes before it writes); the write after it is then a
+/// copy-on-write fault whose TLB flush interrupts every other core of the
+/// process — 10 % of a two-thread medium run's CPU went to those
+/// interrupts. Written pages take one ordinary fault each.
 fn written_empty(n: usize) -> Vec<Slot> {
     let mut v = Vec::with_capacity(n);
     v.resize(n, EMPTY);

@@ -197,8 +197,7 @@ impl Key {
             hi,
             lo,
             len,
-            // A partition holds far fewer than 2^32 rows: the memory
-            // budget splits the input long before.
+            // `sorted_keys` checks that the rows fit.
             row: row as u32,
         }
     }
@@ -221,6 +220,12 @@ impl Key {
 
 /// The keys of `rows` in `(id, index)` order.
 fn sorted_keys<T: Sync>(rows: &[T], id: impl Fn(&T) -> &str + Sync) -> Vec<Key> {
+    // Four billion rows would need hundreds of GB in memory; the memory
+    // budget spills long before. Checked, so that it can never mis-group.
+    assert!(
+        u32::try_from(rows.len()).is_ok(),
+        "more than 2^32 rows in one partition"
+    );
     let mut keys: Vec<Key> = rows
         .par_iter()
         .enumerate()

@@ -14,8 +14,9 @@
 //! index and rejects.
 //!
 //! Rows are encoded for phase 1 on the worker threads, a batch at a time;
-//! the merging thread only appends the bytes to their partition in file
-//! order.
+//! the merging thread only tests the batch against the Bloom filter
+//! (`seen`, range-parallel) and hands the bytes, in file order, to the
+//! partition writer (`writer`, a thread of its own unless `--threads 1`).
 //!
 //! Spill files live in a private (0700) temporary folder under
 //! `--temp-dir`, removed when the run ends, on success or error.
@@ -172,11 +173,13 @@ fn read_rows<T: Codec>(path: &Path) -> Result<Vec<T>> {
 
 /// Phase 1: the sink that spills valid rows to dedup partitions.
 pub struct SpillSink {
-    dir: tempfile::TempDir,
     n: usize,
     events: KindFiles,
     payments: KindFiles,
     sample: BTreeSet<String>,
+    /// Declared last, so dropped last: the partition writers' threads are
+    /// joined before the folder is removed.
+    dir: tempfile::TempDir,
 }
 
 /// The phase-1 partitions of one kind.

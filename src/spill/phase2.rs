@@ -22,6 +22,10 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+/// Rows whose keys [`decide`] hands to the deduper at once (about 3 MB
+/// of keys).
+const CHECK_CHUNK: usize = 1 << 16;
+
 /// A dedup partition after phase 2's verdict, worked out on a worker.
 struct Decided {
     /// Rejected rows: input file (index into `Ingested::inputs`), line,
@@ -47,11 +51,15 @@ fn decide<T: Codec>(
     let mut recs = read_all::<T>(path)?;
     let _ = std::fs::remove_file(path);
     recs.sort_unstable_by_key(|r| r.seq);
-    // The verdicts in one shard-parallel, prefetching pass (a partition's
-    // tables outgrow the caches; deciding row by row waited on memory).
-    let keys: Vec<_> = recs.iter().map(|r| Some((r.id, r.fp))).collect();
-    let verdicts = Deduper::with_capacity(recs.len()).check_batch(&keys);
-    drop(keys);
+    // The verdicts in shard-parallel, prefetching passes (a partition's
+    // tables outgrow the caches; deciding row by row waited on memory),
+    // a bounded chunk of keys at a time; the tables carry over.
+    let mut d = Deduper::with_capacity(recs.len());
+    let mut verdicts = Vec::with_capacity(recs.len());
+    for chunk in recs.chunks(CHECK_CHUNK) {
+        let keys: Vec<_> = chunk.iter().map(|r| Some((r.id, r.fp))).collect();
+        verdicts.extend(d.check_batch(&keys));
+    }
     let mut out = Decided {
         rejected: Vec::new(),
         parts: vec![Vec::new(); splitters.len() + 1],

@@ -20,8 +20,9 @@ use std::thread::JoinHandle;
 /// One batch: per encoded chunk, one buffer per partition.
 type Job = Vec<Vec<Vec<u8>>>;
 
-/// Batches queued for the thread: bounds the bytes held in flight.
-const QUEUE: usize = 4;
+/// Batches queued for the thread: bounds the bytes held in flight (a
+/// batch is about 1 MiB of input, encoded).
+const QUEUE: usize = 2;
 
 /// The partition files of one kind, written inline or by a thread.
 pub struct PartWriter {
@@ -71,6 +72,7 @@ impl PartWriter {
         paths: Vec<PathBuf>,
         threaded: bool,
     ) -> Result<PartWriter> {
+        let first = paths.first().cloned().unwrap_or_default();
         let files = Files { writers, paths };
         if !threaded {
             return Ok(PartWriter {
@@ -87,7 +89,7 @@ impl PartWriter {
                 }
                 Ok(files)
             })
-            .map_err(|e| Error::Usage(format!("cannot start the spill writer thread: {e}")))?;
+            .map_err(|e| Error::io(first, "cannot start the spill writer thread for", e))?;
         Ok(PartWriter {
             mode: Mode::Thread {
                 tx: Some(tx),
@@ -102,8 +104,14 @@ impl PartWriter {
             Mode::Inline(files) => files.write(&job),
             Mode::Thread { tx, .. } => match tx.as_ref().map(|tx| tx.send(job)) {
                 Some(Ok(())) => Ok(()),
-                // The thread stopped on an error: report it.
-                _ => self.join().map(|_| ()),
+                // The thread stopped: report its error (it stops only on
+                // one).
+                _ => match self.join() {
+                    Ok(_) => Err(Error::Invariant(
+                        "the spill writer stopped without an error".into(),
+                    )),
+                    Err(e) => Err(e),
+                },
             },
             Mode::Finished => Err(Error::Invariant("spill writer used after finish".into())),
         }
