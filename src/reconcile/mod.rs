@@ -136,48 +136,81 @@ pub fn reconcile_person(ctx: &Context<'_>, rows: &PersonRows<'_>) -> PersonOutpu
 /// rows missed the cache on nearly every row (grouping took four times
 /// as long per row as on the in-memory set).
 pub fn group_by_person<'a>(events: &'a [Event], payments: &'a [Payment]) -> Vec<PersonRows<'a>> {
-    let ev = sorted_keys(events, |e| &e.person_id);
-    let py = sorted_keys(payments, |p| &p.person_id);
+    let ev = Runs::of(events, |e| &e.person_id);
+    let py = Runs::of(payments, |p| &p.person_id);
     let (mut i, mut j) = (0, 0);
-    let mut out: Vec<PersonRows<'a>> = Vec::new();
+    let mut out: Vec<PersonRows<'a>> = Vec::with_capacity(ev.len().max(py.len()));
     loop {
-        // The next person is the smaller of the two heads; its id is read
-        // from one row, and its rows are then told apart by their keys.
-        let (head, person): (Key, &'a str) = match (ev.get(i), py.get(j)) {
-            (Some(e), Some(p)) => {
-                let (ei, pi) = (&events[e.row()].person_id, &payments[p.row()].person_id);
-                if e.cmp_id(p, || (ei, pi)).is_le() {
-                    (*e, ei)
-                } else {
-                    (*p, pi)
-                }
-            }
-            (Some(e), None) => (*e, &events[e.row()].person_id),
-            (None, Some(p)) => (*p, &payments[p.row()].person_id),
+        // The next person is the smaller of the two runs' ids (one row
+        // read per run).
+        let e = ev
+            .run(i)
+            .map(|r| (r, events[r[0] as usize].person_id.as_str()));
+        let p = py
+            .run(j)
+            .map(|r| (r, payments[r[0] as usize].person_id.as_str()));
+        let person = match (e, p) {
+            (Some((_, a)), Some((_, b))) => a.min(b),
+            (Some((_, a)), None) => a,
+            (None, Some((_, b))) => b,
             (None, None) => break,
         };
         let mut rows = PersonRows {
             person_id: person,
             ..Default::default()
         };
-        let same = |k: &Key, id: &dyn Fn() -> &'a str| k.cmp_id(&head, || (id(), person)).is_eq();
-        while let Some(e) = ev
-            .get(i)
-            .filter(|e| same(e, &|| &events[e.row()].person_id))
-        {
-            rows.events.push(&events[e.row()]);
+        if let Some((run, _)) = e.filter(|&(_, id)| id == person) {
+            rows.events = run.iter().map(|&r| &events[r as usize]).collect();
             i += 1;
         }
-        while let Some(p) = py
-            .get(j)
-            .filter(|p| same(p, &|| &payments[p.row()].person_id))
-        {
-            rows.payments.push(&payments[p.row()]);
+        if let Some((run, _)) = p.filter(|&(_, id)| id == person) {
+            rows.payments = run.iter().map(|&r| &payments[r as usize]).collect();
             j += 1;
         }
         out.push(rows);
     }
     out
+}
+
+/// Row indexes in person order, and where each person's run starts. The
+/// sort keys (24 bytes a row) are dropped as soon as the runs are known,
+/// so that they are not held beside the grouped rows.
+struct Runs {
+    rows: Vec<u32>,
+    /// Start of each run in `rows`, then `rows.len()`.
+    starts: Vec<u32>,
+}
+
+impl Runs {
+    fn of<T: Sync>(rows: &[T], id: impl Fn(&T) -> &str + Sync) -> Runs {
+        let keys = sorted_keys(rows, &id);
+        let mut starts: Vec<u32> = (0..keys.len())
+            .filter(|&k| {
+                k == 0 || {
+                    let (a, b) = (&keys[k - 1], &keys[k]);
+                    a.cmp_id(b, || (id(&rows[a.row()]), id(&rows[b.row()])))
+                        .is_ne()
+                }
+            })
+            .map(|k| k as u32)
+            .collect();
+        starts.push(keys.len() as u32);
+        Runs {
+            rows: keys.into_iter().map(|k| k.row).collect(),
+            starts,
+        }
+    }
+
+    /// Number of runs (persons).
+    fn len(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    /// The rows of run `i`, if there is one.
+    fn run(&self, i: usize) -> Option<&[u32]> {
+        let (a, b) = (*self.starts.get(i)?, *self.starts.get(i + 1)?);
+        self.rows.get(a as usize..b as usize)
+    }
 }
 
 /// A row's place in the person order: its id's [`IdOrder`] and the
