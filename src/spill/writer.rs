@@ -32,8 +32,8 @@ pub struct PartWriter {
 enum Mode {
     Inline(Files),
     Thread {
-        tx: Option<SyncSender<Job>>,
-        handle: Option<JoinHandle<Result<Files>>>,
+        tx: SyncSender<Job>,
+        handle: JoinHandle<Result<Files>>,
     },
     Finished,
 }
@@ -91,10 +91,7 @@ impl PartWriter {
             })
             .map_err(|e| Error::io(first, "cannot start the spill writer thread for", e))?;
         Ok(PartWriter {
-            mode: Mode::Thread {
-                tx: Some(tx),
-                handle: Some(handle),
-            },
+            mode: Mode::Thread { tx, handle },
         })
     }
 
@@ -102,11 +99,11 @@ impl PartWriter {
     pub fn write(&mut self, job: Job) -> Result<()> {
         match &mut self.mode {
             Mode::Inline(files) => files.write(&job),
-            Mode::Thread { tx, .. } => match tx.as_ref().map(|tx| tx.send(job)) {
-                Some(Ok(())) => Ok(()),
+            Mode::Thread { tx, .. } => match tx.send(job) {
+                Ok(()) => Ok(()),
                 // The thread stopped: report its error (it stops only on
                 // one).
-                _ => match self.join() {
+                Err(_) => match self.join() {
                     Ok(_) => Err(Error::Invariant(
                         "the spill writer stopped without an error".into(),
                     )),
@@ -128,12 +125,9 @@ impl PartWriter {
             Mode::Inline(files) => Ok(Some(files)),
             Mode::Thread { tx, handle } => {
                 drop(tx);
-                match handle.map(JoinHandle::join) {
-                    Some(Ok(files)) => files.map(Some),
-                    Some(Err(_)) => {
-                        Err(Error::Invariant("the spill writer thread panicked".into()))
-                    }
-                    None => Ok(None),
+                match handle.join() {
+                    Ok(files) => files.map(Some),
+                    Err(_) => Err(Error::Invariant("the spill writer thread panicked".into())),
                 }
             }
             Mode::Finished => Ok(None),
