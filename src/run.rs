@@ -219,11 +219,16 @@ fn run_inner(
     let reconciled = (|| -> Result<output::Writer> {
         let mut w = output::Writer::create(&staging.dir, !cfg.one_thread())?;
         w.write_global_findings(&global)?;
+        // A spilled partition is bounded, and comes in runs a merge sort
+        // takes as they are; the whole set is sorted in place.
+        let sort = match &rows {
+            Rows::Memory(..) => reconcile::SortBy::InPlace,
+            Rows::Spilled(_) => reconcile::SortBy::Merge,
+        };
         let mut each = |events: &[crate::model::Event], payments: &[crate::model::Payment]| {
             reconcile_into(
                 &ctx,
-                events,
-                payments,
+                (events, payments, sort),
                 &mut w,
                 &mut Tally {
                     counts: &mut st.counts,
@@ -237,18 +242,23 @@ fn run_inner(
             Rows::Memory(events, payments) => each(events, payments)?,
             // One thread: each partition is read back when its turn comes.
             Rows::Spilled(parts) if cfg.one_thread() => {
+                let mut rows = Default::default();
                 for k in 0..parts.n {
-                    let (events, payments) = parts.load(k)?;
-                    each(&events, &payments)?;
+                    parts.load_into(k, &mut rows)?;
+                    each(&rows.0, &rows.1)?;
                 }
             }
             Rows::Spilled(parts) => std::thread::scope(|s| -> Result<()> {
                 // Partition k+1 is read back while k is reconciled; the
                 // rendezvous channel keeps at most those two in memory.
+                // A reconciled partition's vectors go back to the loader
+                // to be filled again.
                 let (tx, rx) = std::sync::mpsc::sync_channel(0);
+                let (back, spare) = std::sync::mpsc::channel();
                 s.spawn(move || {
                     for k in 0..parts.n {
-                        let loaded = parts.load(k);
+                        let mut rows = spare.try_recv().unwrap_or_default();
+                        let loaded = parts.load_into(k, &mut rows).map(|()| rows);
                         let failed = loaded.is_err();
                         if tx.send(loaded).is_err() || failed {
                             break;
@@ -256,8 +266,10 @@ fn run_inner(
                     }
                 });
                 for loaded in rx {
-                    let (events, payments) = loaded?;
-                    each(&events, &payments)?;
+                    let rows = loaded?;
+                    each(&rows.0, &rows.1)?;
+                    // The loader may be done; then the vectors just drop.
+                    let _ = back.send(rows);
                 }
                 Ok(())
             })?,
@@ -389,13 +401,16 @@ fn reconcile_one(ctx: &Context<'_>, rows: &reconcile::PersonRows<'_>) -> Done {
 /// order.
 fn reconcile_into(
     ctx: &Context<'_>,
-    events: &[crate::model::Event],
-    payments: &[crate::model::Payment],
+    (events, payments, sort): (
+        &[crate::model::Event],
+        &[crate::model::Payment],
+        reconcile::SortBy,
+    ),
     w: &mut output::Writer,
     tally: &mut Tally<'_>,
     progress: &Progress,
 ) -> Result<()> {
-    let persons = reconcile::group_by_person(events, payments);
+    let persons = reconcile::group_by_person(events, payments, sort);
     progress.start_persons(persons.len() as u64);
     let mut write_all = |outs: &[Done]| -> Result<()> {
         for o in outs {

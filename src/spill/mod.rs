@@ -136,33 +136,42 @@ fn open(path: &Path) -> Result<BufReader<File>> {
 }
 
 /// Every record of a spill file, read with `get` (which returns `None` at
-/// a clean end of file); `min_bytes` is the least a record takes, to size
+/// a clean end of file) into `out` (cleared first; its capacity is kept,
+/// so that a vector reused from one partition to the next does not fault
+/// in fresh pages again); `min_bytes` is the least a record takes, to size
 /// the vector up front rather than copy it while it grows.
-fn read_records<R>(
+fn read_records_into<R>(
     path: &Path,
     min_bytes: u64,
+    out: &mut Vec<R>,
     mut get: impl FnMut(&mut BufReader<File>) -> std::io::Result<Option<R>>,
-) -> Result<Vec<R>> {
+) -> Result<()> {
     let mut r = open(path)?;
     let len = std::fs::metadata(path).map_or(0, |m| m.len());
-    let mut out = Vec::with_capacity((len / min_bytes) as usize);
+    out.clear();
+    let need = (len / min_bytes) as usize;
+    if out.capacity() < need {
+        // A fresh vector, not `reserve`: growing would copy the old
+        // (cleared) capacity into the new block, touching every page.
+        *out = Vec::with_capacity(need);
+    }
     while let Some(rec) = get(&mut r).map_err(|e| Error::io(path, "cannot read spill file", e))? {
         out.push(rec);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The records of a dedup partition (phase 1's layout; one takes at
-/// least 96 bytes).
-fn read_all<T: Codec>(path: &Path) -> Result<Vec<Spilled<T>>> {
-    read_records(path, 96, Spilled::<T>::get)
+/// least 96 bytes), into `out`.
+fn read_all_into<T: Codec>(path: &Path, out: &mut Vec<Spilled<T>>) -> Result<()> {
+    read_records_into(path, 96, out, Spilled::<T>::get)
 }
 
 /// The rows of a person partition (bare rows, as phase 2 writes them; a
-/// spilled payment takes at least 24 bytes).
-fn read_rows<T: Codec>(path: &Path) -> Result<Vec<T>> {
+/// spilled payment takes at least 24 bytes), into `out`.
+fn read_rows_into<T: Codec>(path: &Path, out: &mut Vec<T>) -> Result<()> {
     use std::io::BufRead;
-    read_records(path, 24, |r| {
+    read_records_into(path, 24, out, |r| {
         Ok(if r.fill_buf()?.is_empty() {
             None
         } else {
@@ -482,12 +491,18 @@ pub struct PersonParts {
 }
 
 impl PersonParts {
-    /// The events and payments of partition `k`.
-    pub fn load(&self, k: usize) -> Result<(Vec<Event>, Vec<Payment>)> {
-        Ok((
-            read_rows(&self.dir.path().join(format!("person-events-{k}")))?,
-            read_rows(&self.dir.path().join(format!("person-payments-{k}")))?,
-        ))
+    /// The events and payments of partition `k`, into `rows` (emptied
+    /// first). Reusing the vectors of an earlier partition spares faulting
+    /// in fresh pages for every partition.
+    pub fn load_into(&self, k: usize, rows: &mut (Vec<Event>, Vec<Payment>)) -> Result<()> {
+        read_rows_into(
+            &self.dir.path().join(format!("person-events-{k}")),
+            &mut rows.0,
+        )?;
+        read_rows_into(
+            &self.dir.path().join(format!("person-payments-{k}")),
+            &mut rows.1,
+        )
     }
 }
 
