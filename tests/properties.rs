@@ -172,5 +172,15 @@ proptest! {
         let o2 = tmp.path().join("o2");
         contrib_recon::run::run(&cfg(&input, &o2, 2, vec![input.join("payments_b.csv"), input.join("payments_a.csv")])).unwrap();
         prop_assert_eq!(snapshot(&o1), snapshot(&o2));
+
+        // Spilled to many small partitions (duplicate and conflicting ids
+        // across files and partitions), on two threads and on one.
+        for threads in [2, 1] {
+            let o3 = tmp.path().join(format!("o3-{threads}"));
+            let mut c = cfg(&input, &o3, threads, vec![]);
+            c.memory_limit = 4096;
+            contrib_recon::run::run(&c).unwrap();
+            prop_assert_eq!(snapshot(&o1), snapshot(&o3));
+        }
     }
 }
