@@ -158,13 +158,19 @@ fn run_inner(
         }
         Some(n) => {
             let rows = ingest::estimate_rows_by_kind(&files);
-            let mut sink = spill::SpillSink::new(&cfg.temp_dir, n, rows, !cfg.one_thread())?;
+            // Phase 1 routes each row to its person's range partition as
+            // it reads it: the splitters come from a sample taken first
+            // (64 ids a partition: sizes within about an eighth).
+            let sample = spill::sample::person_sample(&files, cfg.delimiter, 64 * n);
+            let splitters = spill::sample::splitters(sample, n);
+            let mut sink =
+                spill::SpillSink::new(&cfg.temp_dir, splitters, rows, !cfg.one_thread())?;
             ingest::ingest(cfg, &files, progress, &mut st.ing, &mut sink)?;
             progress.stage(
                 "rows_spilled",
                 serde_json::json!({"partitions": n, "folder": sink.path().display().to_string()}),
             );
-            let (parts, facts) = sink.dedup(&mut st.ing)?;
+            let (parts, facts) = sink.dedup(&mut st.ing, cfg.memory_limit)?;
             (Rows::Spilled(parts), facts)
         }
     };

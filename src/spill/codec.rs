@@ -279,6 +279,72 @@ impl<T: Codec> Spilled<T> {
     }
 }
 
+/// A row's entry in a key log (phase 1 writes one per valid row, in file
+/// order): the key the duplicate rules compare it under (its id digest,
+/// or its content fingerprint when it has no id) and the fingerprint's
+/// low 64 bits (what tells `duplicate_row` from `conflicting_duplicate`
+/// between rows of one id, as [`crate::ingest::dedup`] keeps it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyRec {
+    pub key: u128,
+    pub fp64: u64,
+}
+
+impl KeyRec {
+    /// Writes the entry of a row with id `id` and fingerprint `fp`: 25
+    /// bytes with an id, 17 without.
+    pub fn put(w: &mut impl Write, id: Option<u128>, fp: u128) -> io::Result<()> {
+        match id {
+            Some(id) => {
+                w.write_all(&[1])?;
+                w.write_all(&id.to_le_bytes())?;
+                w.write_all(&(fp as u64).to_le_bytes())
+            }
+            None => {
+                w.write_all(&[0])?;
+                w.write_all(&fp.to_le_bytes())
+            }
+        }
+    }
+
+    /// The next entry, or `None` at a clean end of file.
+    pub fn get(r: &mut impl BufRead) -> io::Result<Option<KeyRec>> {
+        if r.fill_buf()?.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(match get::<1>(r)?[0] {
+            0 => {
+                let fp = u128::from_le_bytes(get::<16>(r)?);
+                KeyRec {
+                    key: fp,
+                    fp64: fp as u64,
+                }
+            }
+            1 => KeyRec {
+                key: u128::from_le_bytes(get::<16>(r)?),
+                fp64: u64::from_le_bytes(get::<8>(r)?),
+            },
+            _ => return Err(bad()),
+        }))
+    }
+}
+
+/// Writes a person-partition record: the row's file-order number (which
+/// phase 3 looks up among the rejected rows), then the row.
+pub fn put_part<T: Codec>(w: &mut impl Write, seq: u64, row: &T) -> io::Result<()> {
+    w.write_all(&seq.to_le_bytes())?;
+    row.put(w)
+}
+
+/// The next person-partition record, or `None` at a clean end of file.
+pub fn get_part<T: Codec>(r: &mut impl BufRead) -> io::Result<Option<(u64, T)>> {
+    if r.fill_buf()?.is_empty() {
+        return Ok(None);
+    }
+    let seq = u64::from_le_bytes(get::<8>(r)?);
+    Ok(Some((seq, T::get(r)?)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,5 +425,42 @@ mod tests {
         );
         assert!(Spilled::<Event>::get(&mut r).unwrap().is_some());
         assert!(Spilled::<Event>::get(&mut r).unwrap().is_none());
+    }
+
+    #[test]
+    fn keys_and_part_records_round_trip() {
+        let mut buf = Vec::new();
+        KeyRec::put(&mut buf, Some(5), (9u128 << 64) | 3).unwrap();
+        KeyRec::put(&mut buf, None, (9u128 << 64) | 3).unwrap();
+        assert_eq!(buf.len(), 25 + 17);
+        let mut r = &buf[..];
+        assert_eq!(
+            KeyRec::get(&mut r).unwrap(),
+            Some(KeyRec { key: 5, fp64: 3 })
+        );
+        assert_eq!(
+            KeyRec::get(&mut r).unwrap(),
+            Some(KeyRec {
+                key: (9u128 << 64) | 3,
+                fp64: 3
+            })
+        );
+        assert_eq!(KeyRec::get(&mut r).unwrap(), None);
+        assert!(KeyRec::get(&mut &[2u8][..]).is_err(), "unknown tag");
+
+        let p = Payment {
+            person_id: "P1".into(),
+            employer_id: None,
+            insurance: Insurance::Pension,
+            period: Period::from_ym(2024, 2),
+            employer_amount: "1.5".parse().unwrap(),
+            individual_amount: "-0.25".parse().unwrap(),
+        };
+        let mut buf = Vec::new();
+        put_part(&mut buf, 42, &p).unwrap();
+        let mut r = &buf[..];
+        let (seq, back) = get_part::<Payment>(&mut r).unwrap().unwrap();
+        assert_eq!((seq, back), (42, p));
+        assert!(get_part::<Payment>(&mut r).unwrap().is_none());
     }
 }

@@ -1,41 +1,44 @@
 //! The out-of-core path, for inputs larger than `--memory-limit`.
 //!
-//! Phase 1 (during ingest): every valid event and payment is written to a
-//! *dedup partition* chosen by a hash of its duplicate key (its id, or its
-//! content when it has none), so all rows that can be duplicates of each
-//! other land in one partition; a deterministic sample of person ids is
-//! kept. Phase 2 ([`SpillSink::dedup`]): partition by partition, rows are
-//! put back in file order and the duplicate rules applied exactly as in
-//! memory; survivors go to *person partitions* split by person_id ranges
-//! (from the sample), so concatenating the partitions' outputs is the
-//! global person_id order. Phase 3 (`run`): partitions are reconciled one
-//! at a time, the next one read back meanwhile. Memory holds two
-//! partitions at a time, plus the employer registry, rates, identity
-//! index and rejects.
+//! Before ingest, person ids are sampled at evenly spread offsets of the
+//! event and payment files (`sample`, a few thousand small reads) and the
+//! person_id-range splitters chosen from them. Phase 1 (`phase1`, during
+//! ingest): every valid event and payment goes straight to the *person
+//! partition* of its person, numbered in file order; its duplicate key
+//! goes to a key log, and the few rows whose key may repeat an earlier
+//! one (a Bloom filter) also to a suspects file, with their raw text.
+//! Phase 2 (`phase2`, [`SpillSink::dedup`]): the suspects are settled
+//! against the key log, exactly as the duplicate rules decide in memory;
+//! what is rejected is a bit per row. Phase 3 (`run`): partitions are
+//! read back one at a time (rejected rows skipped) and reconciled, the
+//! next one read meanwhile; concatenating their outputs is the global
+//! person_id order. Memory holds two partitions at a time, plus the
+//! employer registry, rates, identity index and rejects.
 //!
-//! Rows are encoded for phase 1 on the worker threads, a batch at a time;
-//! the merging thread only tests the batch against the Bloom filter
-//! (`seen`, range-parallel) and hands the bytes, in file order, to the
-//! partition writer (`writer`, a thread of its own unless `--threads 1`).
+//! Until 2026-12-03 phase 1 wrote rows to partitions by duplicate key and
+//! phase 2 read every row back, applied the duplicate rules and wrote the
+//! survivors again to person partitions: every row was encoded, written,
+//! read and decoded twice. Splitters were then taken from a sample of the
+//! rows as they passed; now they are needed before the first row.
 //!
 //! Spill files live in a private (0700) temporary folder under
 //! `--temp-dir`, removed when the run ends, on success or error.
 
 pub mod codec;
+mod phase1;
 mod phase2;
+pub mod sample;
 mod seen;
 mod writer;
 
+pub use phase1::SpillSink;
+
 use crate::config::InputKind;
 use crate::error::{Error, Result};
-use crate::ingest::reader::Batch;
-use crate::ingest::rows::{EventRow, PaymentRow};
-use crate::ingest::{Checked, Reason, RowSink};
-use crate::model::{Event, Payment};
+use crate::model::{Event, IdOrder, Payment};
 use crate::reconcile::identity::IdentityIndex;
-use codec::{Codec, Spilled};
+use codec::Codec;
 use rayon::prelude::*;
-use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
@@ -110,21 +113,6 @@ pub fn clean_leftovers(temp_dir: &Path) {
     }
 }
 
-/// Keeps one person id in this many for the range splitters.
-const SAMPLE_ONE_IN: u64 = 64;
-
-fn hash64(bytes: &[u8]) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(bytes)
-}
-
-fn dedup_part(id: Option<u128>, fp: u128, n: usize) -> usize {
-    let h = match id {
-        Some(id) => hash64(&id.to_le_bytes()),
-        None => hash64(&fp.to_le_bytes()) ^ 0x9E37_79B9_7F4A_7C15,
-    };
-    (h % n as u64) as usize
-}
-
 fn create(path: &Path) -> Result<BufWriter<File>> {
     let f = File::create(path).map_err(|e| Error::io(path, "cannot create spill file", e))?;
     Ok(BufWriter::with_capacity(1 << 16, f))
@@ -135,127 +123,58 @@ fn open(path: &Path) -> Result<BufReader<File>> {
     Ok(BufReader::with_capacity(1 << 16, f))
 }
 
-/// Every record of a spill file, read with `get` (which returns `None` at
-/// a clean end of file) into `out` (cleared first; its capacity is kept,
-/// so that a vector reused from one partition to the next does not fault
-/// in fresh pages again); `min_bytes` is the least a record takes, to size
-/// the vector up front rather than copy it while it grows.
-fn read_records_into<R>(
-    path: &Path,
-    min_bytes: u64,
-    out: &mut Vec<R>,
-    mut get: impl FnMut(&mut BufReader<File>) -> std::io::Result<Option<R>>,
-) -> Result<()> {
+/// The rows of a person partition that were not rejected, into `out`
+/// (cleared first; its capacity is kept, so that a vector reused from one
+/// partition to the next does not fault in fresh pages again).
+fn read_part_into<T: Codec>(path: &Path, rejected: &Rejected, out: &mut Vec<T>) -> Result<()> {
     let mut r = open(path)?;
     let len = std::fs::metadata(path).map_or(0, |m| m.len());
     out.clear();
-    let need = (len / min_bytes) as usize;
+    // A record takes at least 32 bytes (number, ids, amounts).
+    let need = (len / 32) as usize;
     if out.capacity() < need {
         // A fresh vector, not `reserve`: growing would copy the old
         // (cleared) capacity into the new block, touching every page.
         *out = Vec::with_capacity(need);
     }
-    while let Some(rec) = get(&mut r).map_err(|e| Error::io(path, "cannot read spill file", e))? {
-        out.push(rec);
+    while let Some((seq, row)) =
+        codec::get_part::<T>(&mut r).map_err(|e| Error::io(path, "cannot read spill file", e))?
+    {
+        if !rejected.contains(seq) {
+            out.push(row);
+        }
     }
     Ok(())
 }
 
-/// The records of a dedup partition (phase 1's layout; one takes at
-/// least 96 bytes), into `out`.
-fn read_all_into<T: Codec>(path: &Path, out: &mut Vec<Spilled<T>>) -> Result<()> {
-    read_records_into(path, 96, out, Spilled::<T>::get)
+/// The person partition of `person`: how many splitters are at most it
+/// (compared by [`IdOrder`]: a string comparison per probe was a tenth
+/// of a large spilled run's partitioning).
+fn part_of(splitters: &[(IdOrder, String)], person: &str) -> usize {
+    let key = IdOrder::new(person);
+    splitters.partition_point(|(k, s)| k.cmp_with(&key, || (s.as_str(), person)).is_le())
 }
 
-/// The rows of a person partition (bare rows, as phase 2 writes them; a
-/// spilled payment takes at least 24 bytes), into `out`.
-fn read_rows_into<T: Codec>(path: &Path, out: &mut Vec<T>) -> Result<()> {
-    use std::io::BufRead;
-    read_records_into(path, 24, out, |r| {
-        Ok(if r.fill_buf()?.is_empty() {
-            None
-        } else {
-            Some(T::get(r)?)
-        })
-    })
+/// The rows of one kind the duplicate rules rejected, by file-order
+/// number: a bit a row (12.5 MB for a hundred million rows).
+#[derive(Debug, Default, Clone)]
+pub struct Rejected {
+    bits: Vec<u64>,
 }
 
-/// Phase 1: the sink that spills valid rows to dedup partitions.
-pub struct SpillSink {
-    n: usize,
-    events: KindFiles,
-    payments: KindFiles,
-    sample: BTreeSet<String>,
-    /// Declared last, so dropped last: the partition writers' threads are
-    /// joined before the folder is removed.
-    dir: tempfile::TempDir,
-}
-
-/// The phase-1 partitions of one kind.
-struct KindFiles {
-    writer: writer::PartWriter,
-    /// Valid rows of this kind spilled so far: the next row's file-order
-    /// number.
-    seq: u64,
-    /// Duplicate keys met so far (decides which rows keep raw text).
-    seen: seen::Seen,
-}
-
-impl KindFiles {
-    fn create(dir: &Path, name: &str, n: usize, rows: usize, threaded: bool) -> Result<KindFiles> {
-        let paths: Vec<PathBuf> = (0..n)
-            .map(|i| dir.join(format!("dedup-{name}-{i}")))
-            .collect();
-        let writers = paths.iter().map(|p| create(p)).collect::<Result<_>>()?;
-        Ok(KindFiles {
-            writer: writer::PartWriter::new(writers, paths, threaded)?,
-            seq: 0,
-            seen: seen::Seen::with_keys(rows),
-        })
-    }
-
-    /// Writes what is queued, then flushes and closes every partition.
-    fn finish(&mut self) -> Result<()> {
-        self.writer.finish()?;
-        self.seen = seen::Seen::with_keys(0);
-        Ok(())
-    }
-}
-
-impl SpillSink {
-    /// Creates `n` dedup partitions per kind in a new private folder under
-    /// `temp_dir`; `rows` estimates the (events, payments) rows to come.
-    /// `threaded`: partitions are written by a thread beside the merge.
-    pub fn new(temp_dir: &Path, n: usize, rows: (usize, usize), threaded: bool) -> Result<Self> {
-        std::fs::create_dir_all(temp_dir)
-            .map_err(|e| Error::io(temp_dir, "cannot create temp folder", e))?;
-        clean_leftovers(temp_dir);
-        let prefix = format!("{SPILL_PREFIX}{}-", std::process::id());
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(&prefix);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            builder.permissions(std::fs::Permissions::from_mode(0o700));
+impl Rejected {
+    fn insert(&mut self, seq: u64) {
+        let (word, bit) = ((seq / 64) as usize, seq % 64);
+        if self.bits.len() <= word {
+            self.bits.resize(word + 1, 0);
         }
-        let dir = builder
-            .tempdir_in(temp_dir)
-            .map_err(|e| Error::io(temp_dir, "cannot create spill folder", e))?;
-        Ok(SpillSink {
-            events: KindFiles::create(dir.path(), "events", n, rows.0, threaded)?,
-            payments: KindFiles::create(dir.path(), "payments", n, rows.1, threaded)?,
-            dir,
-            n,
-            sample: BTreeSet::new(),
-        })
+        self.bits[word] |= 1 << bit;
     }
 
-    pub fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn file(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+    fn contains(&self, seq: u64) -> bool {
+        self.bits
+            .get((seq / 64) as usize)
+            .is_some_and(|w| w & (1 << (seq % 64)) != 0)
     }
 }
 
@@ -263,155 +182,12 @@ fn write_err(path: PathBuf) -> impl FnOnce(std::io::Error) -> Error {
     move |e| Error::io(path, "cannot write spill file", e)
 }
 
-impl SpillSink {
-    /// Phase 1 for one batch of one kind: valid rows are numbered in file
-    /// order, encoded in parallel and appended to their dedup partitions.
-    /// Every row passes here; the duplicate rules decide in phase 2.
-    fn spill_batch<R: Send + DupKey, T: Codec + Send>(
-        &mut self,
-        rows: Vec<Checked<R>>,
-        batch: &Batch,
-        stat: usize,
-        kind: InputKind,
-        split: impl Fn(R, u64) -> (Option<u128>, u128, T) + Sync,
-        person: impl Fn(&T) -> &str + Sync,
-    ) -> Result<Vec<Option<Reason>>> {
-        let SpillSink {
-            dir,
-            n,
-            events,
-            payments,
-            sample,
-        } = self;
-        let files = if kind == InputKind::Events {
-            events
-        } else {
-            payments
-        };
-        let verdicts: Vec<Option<Reason>> =
-            rows.iter().map(|r| r.as_ref().err().copied()).collect();
-        let mut seqs = Vec::with_capacity(rows.len());
-        let mut next = files.seq;
-        for v in &verdicts {
-            seqs.push(next);
-            next += u64::from(v.is_none());
-        }
-        // In file order: does a row's key repeat an earlier one? Only
-        // those rows can be rejected in phase 2, so only they spill their
-        // raw text.
-        let keys: Vec<Option<u128>> = rows
-            .iter()
-            .map(|r| r.as_ref().ok().map(DupKey::dup_key))
-            .collect();
-        let keep_raw = files.seen.test_and_set_all(&keys);
-        let n = *n;
-        // Rows are encoded on the workers a chunk at a time, straight
-        // into one buffer per dedup partition, with the person ids that
-        // fall in the sample; chunks come back in order, so appending
-        // their buffers keeps each partition in file order.
-        let chunk = rows.len().div_ceil(rayon::current_num_threads() * 4).max(1);
-        let encoded: Vec<(Vec<Vec<u8>>, Vec<String>)> = rows
-            .into_par_iter()
-            .enumerate()
-            .chunks(chunk)
-            .map(|part_rows| -> std::io::Result<_> {
-                let mut bufs: Vec<Vec<u8>> = vec![Vec::new(); n];
-                let mut sampled = Vec::new();
-                for (i, r) in part_rows {
-                    let Ok(r) = r else { continue };
-                    let (id, fp, row) = split(r, seqs[i]);
-                    let p = person(&row);
-                    if hash64(p.as_bytes()) % SAMPLE_ONE_IN == 0 {
-                        sampled.push(p.to_string());
-                    }
-                    let rec = Spilled {
-                        seq: seqs[i],
-                        stat: stat as u32,
-                        line: batch.records[i].line,
-                        fp,
-                        id,
-                        raw: keep_raw[i].then(|| batch.raw(i).to_vec()),
-                        row,
-                    };
-                    rec.put(&mut bufs[dedup_part(id, fp, n)])?;
-                }
-                Ok((bufs, sampled))
-            })
-            .collect::<std::io::Result<_>>()
-            .map_err(|e| Error::io(dir.path(), "cannot encode spill record", e))?;
-        files.seq = next;
-        let mut job = Vec::with_capacity(encoded.len());
-        for (bufs, sampled) in encoded {
-            sample.extend(sampled);
-            job.push(bufs);
-        }
-        files.writer.write(job)?;
-        Ok(verdicts)
-    }
-}
-
-/// The key the duplicate rules compare a row under
-/// ([`crate::ingest::dedup::dup_key`]).
-trait DupKey {
-    fn dup_key(&self) -> u128;
-}
-
-impl DupKey for EventRow {
-    fn dup_key(&self) -> u128 {
-        crate::ingest::dedup::dup_key(self.id, self.fp)
-    }
-}
-
-impl DupKey for PaymentRow {
-    fn dup_key(&self) -> u128 {
-        crate::ingest::dedup::dup_key(self.id, self.fp)
-    }
-}
-
-impl RowSink for SpillSink {
-    fn events(
-        &mut self,
-        rows: Vec<Checked<EventRow>>,
-        batch: &Batch,
-        stat: usize,
-    ) -> Result<Vec<Option<Reason>>> {
-        self.spill_batch(
-            rows,
-            batch,
-            stat,
-            InputKind::Events,
-            |r, seq| {
-                let mut e = r.event;
-                e.seq = seq;
-                (r.id, r.fp, e)
-            },
-            |e: &Event| &e.person_id,
-        )
-    }
-
-    fn payments(
-        &mut self,
-        rows: Vec<Checked<PaymentRow>>,
-        batch: &Batch,
-        stat: usize,
-    ) -> Result<Vec<Option<Reason>>> {
-        self.spill_batch(
-            rows,
-            batch,
-            stat,
-            InputKind::Payments,
-            |r, _| (r.id, r.fp, r.payment),
-            |p: &Payment| &p.person_id,
-        )
-    }
-}
-
-/// What phase 2 learns about all rows, for the global findings and counts.
+/// What the rows that stand contribute to the global findings and counts.
 #[derive(Default)]
 pub struct Facts {
     pub identities: IdentityIndex,
-    /// Employer ids referenced (a hash set: a dedup partition's rows are
-    /// not in employer runs, and a tree lookup per row was a tenth of a
+    /// Employer ids referenced (a hash set: rows are not always in
+    /// employer runs, and a tree lookup per row was a tenth of a
     /// large spilled run's phase 2).
     pub referenced: rustc_hash::FxHashSet<crate::model::Id>,
     pub payments_accepted: u64,
@@ -488,19 +264,23 @@ impl Facts {
 pub struct PersonParts {
     dir: tempfile::TempDir,
     pub n: usize,
+    events: Rejected,
+    payments: Rejected,
 }
 
 impl PersonParts {
-    /// The events and payments of partition `k`, into `rows` (emptied
-    /// first). Reusing the vectors of an earlier partition spares faulting
-    /// in fresh pages for every partition.
+    /// The events and payments of partition `k` that stand, into `rows`
+    /// (emptied first). Reusing the vectors of an earlier partition
+    /// spares faulting in fresh pages for every partition.
     pub fn load_into(&self, k: usize, rows: &mut (Vec<Event>, Vec<Payment>)) -> Result<()> {
-        read_rows_into(
+        read_part_into(
             &self.dir.path().join(format!("person-events-{k}")),
+            &self.events,
             &mut rows.0,
         )?;
-        read_rows_into(
+        read_part_into(
             &self.dir.path().join(format!("person-payments-{k}")),
+            &self.payments,
             &mut rows.1,
         )
     }
@@ -509,6 +289,39 @@ impl PersonParts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The keyed range look-up agrees with comparing the strings,
+        /// around the 16-byte prefix and with NUL bytes.
+        #[test]
+        fn part_of_matches_string_order(
+            mut splitters in prop::collection::vec("(P0000000000000)?[\0AB]{0,4}", 0..12),
+            person in "(P0000000000000)?[\0AB]{0,4}",
+        ) {
+            splitters.sort();
+            splitters.dedup();
+            let want = splitters.partition_point(|s| s.as_str() <= person.as_str());
+            let keyed: Vec<(IdOrder, String)> =
+                splitters.into_iter().map(|s| (IdOrder::new(&s), s)).collect();
+            prop_assert_eq!(part_of(&keyed, &person), want);
+        }
+    }
+
+    #[test]
+    fn rejected_rows_are_a_bit_each() {
+        let mut r = Rejected::default();
+        assert!(!r.contains(0) && !r.contains(1 << 40));
+        for seq in [0, 63, 64, 1000] {
+            r.insert(seq);
+        }
+        for seq in [0, 63, 64, 1000] {
+            assert!(r.contains(seq));
+        }
+        for seq in [1, 62, 65, 999, 1001, 1 << 40] {
+            assert!(!r.contains(seq));
+        }
+    }
 
     #[test]
     fn partition_count_follows_the_budget() {

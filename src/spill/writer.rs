@@ -1,4 +1,4 @@
-//! Phase 1's writes to the dedup partitions, on a thread of their own.
+//! Phase 1's writes to its spill files, on a thread of their own.
 //!
 //! Takes, batch by batch and in file order, the encoded bytes of each
 //! partition; guarantees they reach the partition files in that order,
