@@ -181,13 +181,14 @@ pub fn group_by_person<'a>(
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SortBy {
     /// Unstable, in place: for the whole in-memory set, where the buffer
-    /// of a merge sort (24 bytes a row) raised the peak RSS on large by a
-    /// gigabyte (7.0 → 8.0 GB).
+    /// of a merge sort (24 bytes a row, beside the keys) would add about
+    /// a gigabyte to the peak on the large set.
     InPlace,
     /// A stable merge sort with a buffer: for a spilled partition (bounded
-    /// by the memory limit), whose rows come as one run of file order per
-    /// dedup partition, which a merge sort takes as they are. It grouped
-    /// medium's spilled partitions in half the CPU of the unstable sort.
+    /// by the memory limit), whose rows come in runs (file order, per
+    /// input file), which a merge sort takes as they are. It grouped
+    /// medium's spilled partitions in half the CPU of the unstable sort
+    /// (when they held one run per dedup partition).
     Merge,
 }
 

@@ -77,12 +77,12 @@ pub fn memory_need(files: &[crate::ingest::discover::InputFile]) -> u64 {
 /// [`memory_need`]) takes under `limit` (`None`: it fits in memory).
 pub fn partitions_for(need: u64, limit: u64) -> Option<usize> {
     // An eighth of the budget per partition: two partitions are in memory
-    // at once (phase 2 decides two in parallel on two threads; phase 3
-    // reads the next while reconciling one), a spilled row in phase 2
-    // also carries its raw text and its encoding for phase 3, and what
-    // stays resident (registry, rates, identity index, rejects, buffers)
-    // needs room too. At a sixth the 5 GB set peaked at 991 MiB under
-    // `--memory-limit 1G`.
+    // at once (phase 3 reads the next while reconciling one), the
+    // splitters come from a sample (a partition may be an eighth or so
+    // over its share), and what stays resident (registry, rates, identity
+    // index, rejects, buffers) needs room too. At a sixth the 5 GB set
+    // peaked at 991 MiB under `--memory-limit 1G`, when phase 2 still held
+    // whole partitions with their raw text; now, at an eighth, 436 MiB.
     let per_part = (limit / 8).max(1);
     (need > limit).then(|| need.div_ceil(per_part).max(2) as usize)
 }

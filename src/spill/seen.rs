@@ -3,13 +3,12 @@
 //! fingerprint when the id is empty), tested and set in file order.
 //!
 //! Takes keys in file order; guarantees no false negatives: a row whose
-//! key an earlier row had always tests positive. Phase 2 can only reject
-//! such a row (`duplicate_row`, `conflicting_duplicate`: the first row of
-//! a key stands), so only rows that test positive need their raw text in
-//! the spill for `rejects.csv`; the others (all but a few percent) spill
-//! without it: about 95 of the ~218 bytes a generated payment row took in
-//! the phase-1 spill (an estimate from the record layout; the large run
-//! under `--memory-limit 1G` went from 179–184 s to 130 s). Each batch is
+//! key an earlier row had always tests positive. Only such a row can be
+//! rejected (`duplicate_row`, `conflicting_duplicate`: the first row of a
+//! key stands), so only rows that test positive go to the suspects file
+//! that phase 2 settles, with their raw text for `rejects.csv`; the
+//! others (all but a few percent) stand, and their facts are gathered in
+//! phase 1. The filter has about 2.5 % false positives. Each batch is
 //! tested over ranges of blocks in parallel, each range taking its keys
 //! in file order; a key only meets the keys of its own block, so the
 //! answers are those of one pass in file order and what is spilled does
