@@ -162,13 +162,17 @@ fn run_inner(
             // it reads it: the splitters come from a sample taken first
             // (64 ids a partition: sizes within about an eighth).
             let sample = spill::sample::person_sample(&files, cfg.delimiter, 64 * n);
+            let sampled = sample.len();
             let splitters = spill::sample::splitters(sample, n);
+            // Fewer partitions than planned (a thin or skewed sample: few
+            // persons, unreadable lines) show in the log.
+            let partitions = splitters.len() + 1;
             let mut sink =
                 spill::SpillSink::new(&cfg.temp_dir, splitters, rows, !cfg.one_thread())?;
             ingest::ingest(cfg, &files, progress, &mut st.ing, &mut sink)?;
             progress.stage(
                 "rows_spilled",
-                serde_json::json!({"partitions": n, "folder": sink.path().display().to_string()}),
+                serde_json::json!({"partitions": partitions, "planned": n, "sampled": sampled, "folder": sink.path().display().to_string()}),
             );
             let (parts, facts) = sink.dedup(&mut st.ing, cfg.memory_limit)?;
             (Rows::Spilled(parts), facts)

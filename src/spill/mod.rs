@@ -187,8 +187,8 @@ fn write_err(path: PathBuf) -> impl FnOnce(std::io::Error) -> Error {
 pub struct Facts {
     pub identities: IdentityIndex,
     /// Employer ids referenced (a hash set: rows are not always in
-    /// employer runs, and a tree lookup per row was a tenth of a
-    /// large spilled run's phase 2).
+    /// employer runs, and a tree lookup per row was a tenth of a large
+    /// spilled run's phase 2 when it went through every row).
     pub referenced: rustc_hash::FxHashSet<crate::model::Id>,
     pub payments_accepted: u64,
     pub payments_accepted_net: rust_decimal::Decimal,

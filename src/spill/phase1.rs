@@ -12,10 +12,11 @@
 //! stands: its facts (identities, employer references, payment sums) are
 //! gathered here, on the workers. Phase 2 settles the suspects.
 //!
-//! Rows are encoded on the worker threads, a batch at a time; the merging
-//! thread only tests the batch against the Bloom filter (range-parallel)
-//! and hands the bytes, in file order, to the writer (`writer`, a thread
-//! of its own unless `--threads 1`).
+//! Rows are encoded, and the facts of each chunk gathered, on the worker
+//! threads, a batch at a time; the merging thread tests the batch against
+//! the Bloom filter (range-parallel), merges the chunks' facts and hands
+//! the bytes, in file order, to the writer (`writer`, a thread of its own
+//! unless `--threads 1`).
 
 use super::codec::{put_part, Codec, KeyRec, Spilled};
 use super::{create, part_of, seen, writer, Facts, SPILL_PREFIX};

@@ -23,17 +23,19 @@
 
 use super::codec::{Codec, KeyRec, Spilled};
 use super::phase1::file_names;
-use super::{open, Facts, PersonParts, Rejected, SpillSink};
+use super::{create, open, write_err, Facts, PersonParts, Rejected, SpillSink};
 use crate::error::{Error, Result};
 use crate::ingest::dedup::dup_key;
 use crate::ingest::{Ingested, Reason, Reject};
 use crate::model::{Event, Payment};
 use rustc_hash::FxHashMap;
-use std::path::Path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
-/// Memory one suspect key takes while it is settled (key, first row,
-/// hash-table slack), rounded up.
-const BYTES_PER_SUSPECT: u64 = 64;
+/// Memory one suspect key may take while it is settled: its map entry
+/// (key and first row) at the emptiest a hash table gets (just over
+/// 2.28 slots per entry after growing), plus a control byte per slot.
+const BYTES_PER_SUSPECT: u64 = (std::mem::size_of::<(u128, Option<First>)>() as u64 + 1) * 23 / 10;
 
 /// The first row of a key in the key log.
 #[derive(Clone, Copy)]
@@ -62,14 +64,14 @@ fn group_of(key: u128, groups: u64) -> u64 {
 }
 
 /// Settles the suspects of one kind (files named by `kind`, `parts` person
-/// partitions): rejects into `ing`, the standing suspects' facts into
+/// partitions; `suspects` of its `rows` valid rows): rejects into `ing`, the standing suspects' facts into
 /// `facts`. Returns the rejected rows.
 #[allow(clippy::too_many_arguments)]
 fn settle<T: Codec>(
     dir: &Path,
     kind: &str,
     parts: usize,
-    suspects: u64,
+    (suspects, rows): (u64, u64),
     memory_limit: u64,
     ing: &mut Ingested,
     facts: &mut Facts,
@@ -81,15 +83,20 @@ fn settle<T: Codec>(
         .saturating_mul(BYTES_PER_SUSPECT)
         .div_ceil((memory_limit / 4).max(1))
         .max(1);
+    // With more than one group, the suspects are first split into a file
+    // per group (one pass), so that each group reads only its own.
+    let group_files = if groups == 1 {
+        vec![(suspects_path.clone(), suspects)]
+    } else {
+        split_suspects::<T>(suspects_path, groups)?
+    };
     let mut rejected = Rejected::default();
-    for g in 0..groups {
+    for (path, count) in &group_files {
         // The suspect keys of this group...
-        let mut first: FxHashMap<u128, Option<First>> = FxHashMap::default();
-        each_suspect::<T>(suspects_path, |rec| {
-            let key = dup_key(rec.id, rec.fp);
-            if group_of(key, groups) == g {
-                first.insert(key, None);
-            }
+        let mut first: FxHashMap<u128, Option<First>> =
+            FxHashMap::with_capacity_and_hasher(*count as usize, Default::default());
+        each_suspect::<T>(path, |rec| {
+            first.insert(dup_key(rec.id, rec.fp), None);
             Ok(())
         })?;
         if first.is_empty() {
@@ -106,12 +113,15 @@ fn settle<T: Codec>(
             }
             seq += 1;
         }
+        if seq != rows {
+            return Err(Error::Invariant(format!(
+                "{}: {seq} keys for {rows} rows",
+                keys_path.display()
+            )));
+        }
         // ...and each suspect's verdict.
-        each_suspect::<T>(suspects_path, |rec| {
+        each_suspect::<T>(path, |rec| {
             let key = dup_key(rec.id, rec.fp);
-            if group_of(key, groups) != g {
-                return Ok(());
-            }
             let f = first.get(&key).copied().flatten().ok_or_else(|| {
                 Error::Invariant(format!(
                     "spilled row {} of input {} is missing from the key log",
@@ -151,7 +161,32 @@ fn settle<T: Codec>(
     }
     let _ = std::fs::remove_file(keys_path);
     let _ = std::fs::remove_file(suspects_path);
+    for (path, _) in &group_files {
+        let _ = std::fs::remove_file(path);
+    }
     Ok(rejected)
+}
+
+/// Splits a suspects file into `groups` files by key (named after it),
+/// each in file order; returns them with their record counts.
+fn split_suspects<T: Codec>(path: &Path, groups: u64) -> Result<Vec<(PathBuf, u64)>> {
+    let names: Vec<PathBuf> = (0..groups)
+        .map(|g| PathBuf::from(format!("{}-{g}", path.display())))
+        .collect();
+    let mut outs = names
+        .iter()
+        .map(|p| create(p))
+        .collect::<Result<Vec<_>>>()?;
+    let mut counts = vec![0u64; names.len()];
+    each_suspect::<T>(path, |rec| {
+        let g = group_of(dup_key(rec.id, rec.fp), groups) as usize;
+        counts[g] += 1;
+        rec.put(&mut outs[g]).map_err(write_err(names[g].clone()))
+    })?;
+    for (w, p) in outs.iter_mut().zip(&names) {
+        w.flush().map_err(write_err(p.clone()))?;
+    }
+    Ok(names.into_iter().zip(counts).collect())
 }
 
 impl SpillSink {
@@ -165,14 +200,17 @@ impl SpillSink {
             mut facts,
             dir,
         } = self;
-        events.finish()?;
-        payments.finish()?;
+        if let Err(e) = events.finish().and_then(|()| payments.finish()) {
+            // The writers' threads are joined before the folder goes.
+            drop((events, payments));
+            return Err(e);
+        }
         let parts = splitters.len() + 1;
         let rejected_events = settle::<Event>(
             dir.path(),
             "events",
             parts,
-            events.suspects,
+            (events.suspects, events.seq),
             memory_limit,
             ing,
             &mut facts,
@@ -182,7 +220,7 @@ impl SpillSink {
             dir.path(),
             "payments",
             parts,
-            payments.suspects,
+            (payments.suspects, payments.seq),
             memory_limit,
             ing,
             &mut facts,
