@@ -22,6 +22,7 @@ pub mod dedup;
 pub mod digest;
 pub mod discover;
 mod feed;
+mod fingerprint;
 pub mod header;
 pub(crate) mod idtable;
 mod lookahead;
