@@ -176,7 +176,7 @@ proptest! {
         // Spilled to many small partitions (duplicate and conflicting ids
         // across files and partitions), on two threads and on one; under
         // the smaller limit the suspects are settled in several groups.
-        for (threads, limit) in [(2, 4096), (1, 300)] {
+        for (threads, limit) in [(2, 4096), (1, 1024)] {
             let o3 = tmp.path().join(format!("o3-{threads}"));
             let mut c = cfg(&input, &o3, threads, vec![]);
             c.memory_limit = limit;
