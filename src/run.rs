@@ -121,6 +121,9 @@ fn failed_summary(cfg: &RunConfig, st: &State, e: &Error, started: Instant) -> s
     })
 }
 
+/// Most person ids sampled for the spill splitters (16 KiB read each).
+const MAX_SAMPLES: usize = 1 << 14;
+
 /// Where the valid events and payments are after ingest.
 enum Rows {
     /// Events and payments (the duplicate maps are dropped once ingest
@@ -160,8 +163,10 @@ fn run_inner(
             let rows = ingest::estimate_rows_by_kind(&files);
             // Phase 1 routes each row to its person's range partition as
             // it reads it: the splitters come from a sample taken first
-            // (64 ids a partition: sizes within about an eighth).
-            let sample = spill::sample::person_sample(&files, cfg.delimiter, 64 * n);
+            // (64 ids a partition: sizes within about an eighth), at most
+            // 16 K reads (a tiny limit asks for thousands of partitions).
+            let samples = (64 * n).min(MAX_SAMPLES);
+            let sample = spill::sample::person_sample(&files, cfg.delimiter, samples);
             let sampled = sample.len();
             let splitters = spill::sample::splitters(sample, n);
             // Fewer partitions than planned (a thin or skewed sample: few
