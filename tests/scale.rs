@@ -228,3 +228,57 @@ fn one_thread_runs_equal_two_thread_runs() {
     }
     assert!(leftovers(&w.path("tmp")).is_empty(), "spill folder removed");
 }
+
+/// A legacy folder in GB18030 (Chinese names and reasons; the spill's
+/// person-id sample decodes the header and lines itself) spilled to many
+/// partitions gives the outputs of its in-memory run.
+#[test]
+fn gb18030_folder_spilled_equals_in_memory() {
+    let w = Workdir::new();
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/in");
+    for e in std::fs::read_dir(&demo).unwrap().flatten() {
+        let text = std::fs::read_to_string(e.path()).unwrap();
+        let (bytes, _, bad) = encoding_rs::GB18030.encode(&text);
+        assert!(!bad);
+        w.input(&e.file_name().to_string_lossy(), &*bytes);
+    }
+    let args = |out: &'static str, extra: &[&'static str]| {
+        let mut a = vec![
+            "run",
+            "in",
+            "--out",
+            out,
+            "--as-of",
+            "2026-11-20",
+            "--through",
+            "2026-10",
+            "--quiet",
+            "--log-format",
+            "json",
+            "--temp-dir",
+            "tmp",
+        ];
+        a.extend_from_slice(extra);
+        a
+    };
+    w.cmd(&args("mem", &[])).assert().success();
+    let spill = w
+        .cmd(&args("spill", &["--memory-limit", "2K"]))
+        .assert()
+        .success();
+    let log = String::from_utf8_lossy(&spill.get_output().stderr).into_owned();
+    let parts = serde_json::from_str::<serde_json::Value>(
+        log.lines().find(|l| l.contains("rows_spilled")).unwrap(),
+    )
+    .unwrap()["partitions"]
+        .as_u64()
+        .unwrap();
+    assert!(parts > 4, "the sample splits the persons: {log}");
+    let mut a = snapshot(&w.path("mem"));
+    let mut b = snapshot(&w.path("spill"));
+    let sa = without_elapsed(serde_json::from_slice(&a.remove("summary.json").unwrap()).unwrap());
+    let sb = without_elapsed(serde_json::from_slice(&b.remove("summary.json").unwrap()).unwrap());
+    assert_eq!(sa, sb);
+    assert_eq!(a, b);
+    assert!(leftovers(&w.path("tmp")).is_empty(), "spill folder removed");
+}
