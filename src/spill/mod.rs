@@ -123,11 +123,29 @@ fn open(path: &Path) -> Result<BufReader<File>> {
     Ok(BufReader::with_capacity(1 << 16, f))
 }
 
+/// Calls `each` on every record of a spill file, read with `get` (which
+/// returns `None` at a clean end of file), in file order.
+fn each_record<R>(
+    path: &Path,
+    mut get: impl FnMut(&mut BufReader<File>) -> std::io::Result<Option<R>>,
+    mut each: impl FnMut(R) -> Result<()>,
+) -> Result<()> {
+    let mut r = open(path)?;
+    while let Some(rec) = get(&mut r).map_err(|e| Error::io(path, "cannot read spill file", e))? {
+        each(rec)?;
+    }
+    Ok(())
+}
+
+/// The file of person partition `k` of a kind (`events`, `payments`).
+fn part_path(dir: &Path, kind: &str, k: usize) -> PathBuf {
+    dir.join(format!("person-{kind}-{k}"))
+}
+
 /// The rows of a person partition that were not rejected, into `out`
 /// (cleared first; its capacity is kept, so that a vector reused from one
 /// partition to the next does not fault in fresh pages again).
 fn read_part_into<T: Codec>(path: &Path, rejected: &Rejected, out: &mut Vec<T>) -> Result<()> {
-    let mut r = open(path)?;
     let len = std::fs::metadata(path).map_or(0, |m| m.len());
     out.clear();
     // A record takes at least 32 bytes (number, ids, amounts).
@@ -137,14 +155,12 @@ fn read_part_into<T: Codec>(path: &Path, rejected: &Rejected, out: &mut Vec<T>) 
         // (cleared) capacity into the new block, touching every page.
         *out = Vec::with_capacity(need);
     }
-    while let Some((seq, row)) =
-        codec::get_part::<T>(&mut r).map_err(|e| Error::io(path, "cannot read spill file", e))?
-    {
+    each_record(path, codec::get_part::<T>, |(seq, row)| {
         if !rejected.contains(seq) {
             out.push(row);
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// The person partition of `person`: how many splitters are at most it
@@ -273,16 +289,9 @@ impl PersonParts {
     /// (emptied first). Reusing the vectors of an earlier partition
     /// spares faulting in fresh pages for every partition.
     pub fn load_into(&self, k: usize, rows: &mut (Vec<Event>, Vec<Payment>)) -> Result<()> {
-        read_part_into(
-            &self.dir.path().join(format!("person-events-{k}")),
-            &self.events,
-            &mut rows.0,
-        )?;
-        read_part_into(
-            &self.dir.path().join(format!("person-payments-{k}")),
-            &self.payments,
-            &mut rows.1,
-        )
+        let dir = self.dir.path();
+        read_part_into(&part_path(dir, "events", k), &self.events, &mut rows.0)?;
+        read_part_into(&part_path(dir, "payments", k), &self.payments, &mut rows.1)
     }
 }
 

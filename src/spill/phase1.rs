@@ -19,7 +19,7 @@
 //! unless `--threads 1`).
 
 use super::codec::{put_part, Codec, KeyRec, Spilled};
-use super::{create, part_of, seen, writer, Facts, SPILL_PREFIX};
+use super::{create, part_of, part_path, seen, writer, Facts, SPILL_PREFIX};
 use crate::config::InputKind;
 use crate::error::{Error, Result};
 use crate::ingest::reader::Batch;
@@ -59,7 +59,7 @@ pub(super) struct KindFiles {
 /// then the suspects.
 pub(super) fn file_names(dir: &Path, kind: &str, parts: usize) -> Vec<PathBuf> {
     (0..parts)
-        .map(|k| dir.join(format!("person-{kind}-{k}")))
+        .map(|k| part_path(dir, kind, k))
         .chain([
             dir.join(format!("keys-{kind}")),
             dir.join(format!("suspects-{kind}")),

@@ -23,7 +23,7 @@
 
 use super::codec::{Codec, KeyRec, Spilled};
 use super::phase1::file_names;
-use super::{create, open, write_err, Facts, PersonParts, Rejected, SpillSink};
+use super::{create, each_record, write_err, Facts, PersonParts, Rejected, SpillSink};
 use crate::error::{Error, Result};
 use crate::ingest::dedup::dup_key;
 use crate::ingest::{Ingested, Reason, Reject};
@@ -45,17 +45,8 @@ struct First {
 }
 
 /// Calls `each` on every record of a suspects file, in file order.
-fn each_suspect<T: Codec>(
-    path: &Path,
-    mut each: impl FnMut(Spilled<T>) -> Result<()>,
-) -> Result<()> {
-    let mut r = open(path)?;
-    while let Some(rec) =
-        Spilled::<T>::get(&mut r).map_err(|e| Error::io(path, "cannot read spill file", e))?
-    {
-        each(rec)?;
-    }
-    Ok(())
+fn each_suspect<T: Codec>(path: &Path, each: impl FnMut(Spilled<T>) -> Result<()>) -> Result<()> {
+    each_record(path, Spilled::<T>::get, each)
 }
 
 /// Which settling group a key falls in (keys are uniform digests).
@@ -64,8 +55,8 @@ fn group_of(key: u128, groups: u64) -> u64 {
 }
 
 /// Settles the suspects of one kind (files named by `kind`, `parts` person
-/// partitions; `suspects` of its `rows` valid rows): rejects into `ing`, the standing suspects' facts into
-/// `facts`. Returns the rejected rows.
+/// partitions; `suspects` of its `rows` valid rows): rejects into `ing`,
+/// the standing suspects' facts into `facts`. Returns the rejected rows.
 #[allow(clippy::too_many_arguments)]
 fn settle<T: Codec>(
     dir: &Path,
@@ -103,16 +94,14 @@ fn settle<T: Codec>(
             continue;
         }
         // ...their first rows in file order...
-        let mut r = open(keys_path)?;
         let mut seq = 0u64;
-        while let Some(k) =
-            KeyRec::get(&mut r).map_err(|e| Error::io(keys_path, "cannot read spill file", e))?
-        {
+        each_record(keys_path, KeyRec::get, |k| {
             if let Some(slot @ None) = first.get_mut(&k.key) {
                 *slot = Some(First { seq, fp64: k.fp64 });
             }
             seq += 1;
-        }
+            Ok(())
+        })?;
         if seq != rows {
             return Err(Error::Invariant(format!(
                 "{}: {seq} keys for {rows} rows",
