@@ -19,6 +19,23 @@ fn leftovers(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// The outputs of an in-memory run (`mem`) and a spilled run (`spill`)
+/// are the same files with the same bytes (summary.json but its timing).
+fn assert_same_outputs(mem: &Path, spill: &Path) {
+    let mut a = snapshot(mem);
+    let mut b = snapshot(spill);
+    let sa = without_elapsed(serde_json::from_slice(&a.remove("summary.json").unwrap()).unwrap());
+    let sb = without_elapsed(serde_json::from_slice(&b.remove("summary.json").unwrap()).unwrap());
+    assert_eq!(sa, sb);
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (k, v) in &a {
+        assert!(
+            b[k] == *v,
+            "{k} differs between the in-memory and the spilled run"
+        );
+    }
+}
+
 #[test]
 fn spilled_run_equals_in_memory_run() {
     let w = Workdir::new();
@@ -63,18 +80,7 @@ fn spilled_run_equals_in_memory_run() {
         .success();
     let log = String::from_utf8_lossy(&spill.get_output().stderr).into_owned();
     assert!(!log.contains("\"spill_partitions\":null"), "{log}");
-    let mut a = snapshot(&w.path("mem"));
-    let mut b = snapshot(&w.path("spill"));
-    let sa = without_elapsed(serde_json::from_slice(&a.remove("summary.json").unwrap()).unwrap());
-    let sb = without_elapsed(serde_json::from_slice(&b.remove("summary.json").unwrap()).unwrap());
-    assert_eq!(sa, sb);
-    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
-    for (k, v) in &a {
-        assert!(
-            b[k] == *v,
-            "{k} differs between the in-memory and the spilled run"
-        );
-    }
+    assert_same_outputs(&w.path("mem"), &w.path("spill"));
     assert!(leftovers(&w.path("tmp")).is_empty(), "spill folder removed");
 }
 
@@ -274,11 +280,6 @@ fn gb18030_folder_spilled_equals_in_memory() {
         .as_u64()
         .unwrap();
     assert!(parts > 4, "the sample splits the persons: {log}");
-    let mut a = snapshot(&w.path("mem"));
-    let mut b = snapshot(&w.path("spill"));
-    let sa = without_elapsed(serde_json::from_slice(&a.remove("summary.json").unwrap()).unwrap());
-    let sb = without_elapsed(serde_json::from_slice(&b.remove("summary.json").unwrap()).unwrap());
-    assert_eq!(sa, sb);
-    assert_eq!(a, b);
+    assert_same_outputs(&w.path("mem"), &w.path("spill"));
     assert!(leftovers(&w.path("tmp")).is_empty(), "spill folder removed");
 }
