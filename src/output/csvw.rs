@@ -38,56 +38,77 @@ pub fn push_money(out: &mut String, d: Decimal) {
         out.push_str("0.00");
         return;
     }
+    // Every real amount fits 64 bits: whole yuan by `itoa`, then the
+    // point and the two digits of the cents from a table, with no
+    // 128-bit division and no validation of formatted digits.
+    let Ok(v) = u64::try_from(cents.unsigned_abs()) else {
+        return push_money_wide(out, cents);
+    };
+    if cents < 0 {
+        out.push('-');
+    }
+    out.push_str(itoa::Buffer::new().format(v / 100));
+    out.push('.');
+    let f = (v % 100) as usize * 2;
+    out.push_str(&DIGIT_PAIRS[f..f + 2]);
+}
+
+/// "00", "01", … "99" back to back.
+const DIGIT_PAIRS: &str = "\
+    0001020304050607080910111213141516171819\
+    2021222324252627282930313233343536373839\
+    4041424344454647484950515253545556575859\
+    6061626364656667686970717273747576777879\
+    8081828384858687888990919293949596979899";
+
+/// [`push_money`] for cents beyond 64 bits.
+#[cold]
+fn push_money_wide(out: &mut String, cents: i128) {
     if cents < 0 {
         out.push('-');
     }
     let abs = cents.unsigned_abs();
-    let mut b = itoa::Buffer::new();
-    // The cents' digits with the point put in before the last two: one
-    // 64-bit formatting, no 128-bit division (every real amount fits).
-    let digits = match u64::try_from(abs) {
-        Ok(a) => b.format(a),
-        Err(_) => b.format(abs),
-    };
-    match digits.len() {
-        1 => {
-            out.push_str("0.0");
-            out.push_str(digits);
-        }
-        2 => {
-            out.push_str("0.");
-            out.push_str(digits);
-        }
-        n => {
-            out.push_str(&digits[..n - 2]);
-            out.push('.');
-            out.push_str(&digits[n - 2..]);
-        }
+    out.push_str(&format!("{}.{:02}", abs / 100, abs % 100));
+}
+
+/// One line of a hot output (ledger, pooling) appended in place to the
+/// text it belongs to, with the quoting rule of [`push_field`]: no line
+/// buffer to copy from, and positions (`len`) so that a later line can
+/// reuse a stretch of this one.
+pub struct Line<'a> {
+    out: &'a mut String,
+    first: bool,
+}
+
+impl<'a> Line<'a> {
+    /// Starts a line at the end of `out`.
+    pub fn new(out: &'a mut String) -> Self {
+        Line { out, first: true }
     }
-}
-
-/// A reusable line buffer for the hot outputs (ledger, pooling): fields
-/// are appended in place with the quoting rule of [`push_field`].
-#[derive(Default)]
-pub struct LineBuf {
-    buf: String,
-}
-
-impl LineBuf {
+    /// Goes on with a line whose first fields are already in `out`.
+    pub fn after(out: &'a mut String) -> Self {
+        Line { out, first: false }
+    }
     fn sep(&mut self) {
-        if !self.buf.is_empty() {
-            self.buf.push(',');
+        if !self.first {
+            self.out.push(',');
         }
+        self.first = false;
     }
-    /// Starts a new line with its first field.
-    pub fn start(&mut self, first: &str) -> &mut Self {
-        self.buf.clear();
-        push_field(&mut self.buf, first);
-        self
+    /// The length of the text so far (the position of the next separator).
+    pub fn pos(&self) -> usize {
+        self.out.len()
     }
     pub fn text(&mut self, s: &str) -> &mut Self {
         self.sep();
-        push_field(&mut self.buf, s);
+        push_field(self.out, s);
+        self
+    }
+    /// A fixed identifier (an insurance or status name): never quoted.
+    pub fn name(&mut self, s: &'static str) -> &mut Self {
+        debug_assert!(!s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')));
+        self.sep();
+        self.out.push_str(s);
         self
     }
     /// A month as `YYYY-MM` (what `Period`'s `Display` writes, without
@@ -96,43 +117,43 @@ impl LineBuf {
         self.sep();
         let (y, m) = (p.year(), p.month());
         if y > 9999 {
-            self.buf.push_str(&p.to_string());
+            self.out.push_str(&p.to_string());
             return self;
         }
-        for d in [y / 1000, y / 100 % 10, y / 10 % 10, y % 10] {
-            self.buf.push(char::from(b'0' + d as u8));
-        }
-        self.buf.push('-');
-        self.buf.push(char::from(b'0' + (m / 10) as u8));
-        self.buf.push(char::from(b'0' + (m % 10) as u8));
+        let digits = [
+            b'0' + (y / 1000) as u8,
+            b'0' + (y / 100 % 10) as u8,
+            b'0' + (y / 10 % 10) as u8,
+            b'0' + (y % 10) as u8,
+            b'-',
+            b'0' + (m / 10) as u8,
+            b'0' + (m % 10) as u8,
+        ];
+        self.out
+            .push_str(std::str::from_utf8(&digits).unwrap_or("0000-00"));
         self
     }
     pub fn display(&mut self, v: impl std::fmt::Display) -> &mut Self {
         use std::fmt::Write as _;
         self.sep();
-        let _ = write!(self.buf, "{v}");
+        let _ = write!(self.out, "{v}");
         self
     }
     pub fn money(&mut self, d: Decimal) -> &mut Self {
         self.sep();
-        push_money(&mut self.buf, d);
+        push_money(self.out, d);
         self
     }
     pub fn opt_money(&mut self, d: Option<Decimal>) -> &mut Self {
         self.sep();
         if let Some(d) = d {
-            push_money(&mut self.buf, d);
+            push_money(self.out, d);
         }
         self
     }
-    /// Reserves room for `n` more bytes of the current line.
-    pub fn reserve(&mut self, n: usize) {
-        self.buf.reserve(n);
-    }
-    /// The finished line, with its LF.
-    pub fn line(&mut self) -> &str {
-        self.buf.push('\n');
-        &self.buf
+    /// Ends the line with its LF.
+    pub fn end(&mut self) {
+        self.out.push('\n');
     }
 }
 
@@ -255,20 +276,40 @@ mod tests {
     }
 
     #[test]
-    fn line_buffer_matches_line() {
-        let mut b = LineBuf::default();
+    fn line_in_place_matches_line() {
         let d = |s: &str| Decimal::from_str(s).unwrap();
-        let got = b
-            .start("P,1")
+        let mut got = String::from("before\n");
+        let mut l = Line::new(&mut got);
+        l.text("P,1")
             .text("")
             .display(7)
             .period(crate::model::Period::from_ym(2023, 4))
-            .money(d("-0.001"))
-            .opt_money(None)
-            .money(d("2.345"))
-            .line()
-            .to_string();
-        assert_eq!(got, line(&["P,1", "", "7", "2023-04", "0.00", "", "2.35"]));
+            .name("paid");
+        let mid = l.pos();
+        l.money(d("-0.001")).opt_money(None).money(d("2.345")).end();
+        let want = line(&["P,1", "", "7", "2023-04", "paid", "0.00", "", "2.35"]);
+        assert_eq!(got, format!("before\n{want}"));
+        // A line can go on after a copied stretch of another.
+        let mut more = got[7..mid].to_string();
+        Line::after(&mut more).money(d("0.5")).end();
+        assert_eq!(more, line(&["P,1", "", "7", "2023-04", "paid", "0.50"]));
+        // Years past 9999 take the slow path.
+        let mut y = String::new();
+        Line::new(&mut y).period(crate::model::Period::from_ym(12345, 1));
+        assert_eq!(y, crate::model::Period::from_ym(12345, 1).to_string());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn money_matches_decimal_rounding(m in proptest::num::i64::ANY, scale in 0u32..8) {
+            let d = Decimal::new(m, scale);
+            let r = d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+            let mut want = format!("{r:.2}");
+            if want == "-0.00" {
+                want = "0.00".to_string();
+            }
+            proptest::prop_assert_eq!(money(d), want);
+        }
     }
 
     #[test]

@@ -168,58 +168,87 @@ pub struct Rendered {
     pub months: Vec<(u32, i128, i128, u64)>,
 }
 
+/// Due and paid per month of one person's ledger, in cents as written:
+/// a dense run of months from the first to the last (a person's ledger
+/// spans a few hundred months at most), not a sort of every row.
+struct MonthSums {
+    first: u32,
+    sums: Vec<(i128, i128, u64)>,
+}
+
+impl MonthSums {
+    fn new(ledger: &[crate::outcome::LedgerRow]) -> Self {
+        let mut span = ledger.iter().map(|r| r.period.0);
+        let (first, last) = span.next().map_or((0, 0), |p| {
+            span.fold((p, p), |(lo, hi), q| (lo.min(q), hi.max(q)))
+        });
+        let len = if ledger.is_empty() {
+            0
+        } else {
+            last - first + 1
+        };
+        MonthSums {
+            first,
+            sums: vec![(0, 0, 0); len as usize],
+        }
+    }
+
+    fn add(&mut self, row: &crate::outcome::LedgerRow) {
+        let cents = |d: Option<rust_decimal::Decimal>| d.map_or(0, csvw::cents);
+        let m = &mut self.sums[(row.period.0 - self.first) as usize];
+        m.0 += cents(row.due_employer) + cents(row.due_individual);
+        m.1 += csvw::cents(row.paid_employer) + csvw::cents(row.paid_individual);
+        m.2 += 1;
+    }
+
+    /// `(period, due, paid, rows)` of every month with rows, in order.
+    fn finish(self) -> Vec<(u32, i128, i128, u64)> {
+        let first = self.first;
+        (first..)
+            .zip(self.sums)
+            .filter(|(_, m)| m.2 > 0)
+            .map(|(p, (due, paid, rows))| (p, due, paid, rows))
+            .collect()
+    }
+}
+
 /// Renders one person's rows exactly as the output files carry them.
 pub fn render(p: &PersonOutput) -> Rendered {
     let mut r = Rendered::default();
     let [ledger, persons, exceptions, makeup, pooling] = &mut r.text;
-    let mut b = csvw::LineBuf::default();
     // A ledger line is about 60 bytes plus the two ids; a pooling line a
     // little less, for most rows.
     let ids = p.person_id.len() + 12;
     ledger.reserve(p.ledger.len() * (72 + ids));
     pooling.reserve(p.ledger.len() * (48 + ids));
-    r.months.reserve(p.ledger.len());
-    let cents = |d: Option<rust_decimal::Decimal>| d.map_or(0, csvw::cents);
+    let mut months = MonthSums::new(&p.ledger);
     for row in &p.ledger {
         let emp = row.employer_id.as_deref().unwrap_or("");
-        b.start(&p.person_id)
-            .text(row.insurance.name())
+        let start = ledger.len();
+        let mut l = csvw::Line::new(ledger);
+        l.text(&p.person_id)
+            .name(row.insurance.name())
             .period(row.period)
-            .text(emp)
-            .text(row.status.name())
-            .opt_money(row.base)
-            .opt_money(row.due_employer)
+            .text(emp);
+        // person_id..employer_id and `,base` are also the pooling line's.
+        let key_end = l.pos();
+        l.name(row.status.name());
+        let base_start = l.pos();
+        l.opt_money(row.base);
+        let base_end = l.pos();
+        l.opt_money(row.due_employer)
             .opt_money(row.due_individual)
             .money(row.paid_employer)
-            .money(row.paid_individual);
-        ledger.push_str(b.line());
+            .money(row.paid_individual)
+            .end();
         if let Some((pe, pi)) = row.pooled() {
-            b.start(&p.person_id)
-                .text(row.insurance.name())
-                .period(row.period)
-                .text(emp)
-                .opt_money(row.base)
-                .money(pe)
-                .money(pi);
-            pooling.push_str(b.line());
+            pooling.push_str(&ledger[start..key_end]);
+            pooling.push_str(&ledger[base_start..base_end]);
+            csvw::Line::after(pooling).money(pe).money(pi).end();
         }
-        r.months.push((
-            row.period.0,
-            cents(row.due_employer) + cents(row.due_individual),
-            csvw::cents(row.paid_employer) + csvw::cents(row.paid_individual),
-            1,
-        ));
+        months.add(row);
     }
-    r.months.sort_by_key(|m| m.0);
-    r.months.dedup_by(|later, kept| {
-        let same = later.0 == kept.0;
-        if same {
-            kept.1 += later.1;
-            kept.2 += later.2;
-            kept.3 += later.3;
-        }
-        same
-    });
+    r.months = months.finish();
     for row in &p.persons {
         persons.push_str(&csvw::line(&person_fields(&p.person_id, row)));
     }

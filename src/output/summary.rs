@@ -43,7 +43,8 @@ pub fn control(
     let rows = inputs
         .iter()
         .all(|i| i.rows_read == i.accepted + i.rejected);
-    let rhs = t.pooled_employer + t.pooled_individual + t.suspense() + t.deferred;
+    let rhs =
+        t.pooled_employer.value() + t.pooled_individual.value() + t.suspense() + t.deferred.value();
     (rows, rhs == counts.payments_accepted_net, rhs)
 }
 
@@ -131,26 +132,26 @@ pub fn build(s: &SummaryInput<'_>) -> Value {
         "money".into(),
         json!({
             "payments_accepted_net": money(c.payments_accepted_net),
-            "pooled_employer": money(t.pooled_employer),
-            "pooled_individual": money(t.pooled_individual),
-            "pooled_total": money(t.pooled_employer + t.pooled_individual),
+            "pooled_employer": money(t.pooled_employer.value()),
+            "pooled_individual": money(t.pooled_individual.value()),
+            "pooled_total": money(t.pooled_employer.value() + t.pooled_individual.value()),
             "suspense": money(t.suspense()),
             "suspense_by_cause": {
-                "excess_over_due": money(t.excess_over_due),
-                "unmatched": money(t.unmatched),
-                "arrears_underpaid": money(t.arrears_underpaid),
-                "overlap": money(t.overlap),
-                "unrated": money(t.unrated),
+                "excess_over_due": money(t.excess_over_due.value()),
+                "unmatched": money(t.unmatched.value()),
+                "arrears_underpaid": money(t.arrears_underpaid.value()),
+                "overlap": money(t.overlap.value()),
+                "unrated": money(t.unrated.value()),
             },
-            "deferred": money(t.deferred),
-            "due_employer": money(t.due_employer),
-            "due_individual": money(t.due_individual),
-            "paid_employer_in_ledger": money(t.paid_employer_in_ledger),
-            "paid_individual_in_ledger": money(t.paid_individual_in_ledger),
-            "shortfall": money(t.shortfall),
-            "makeup_principal": money(t.makeup_principal),
-            "makeup_late_fee": money(t.makeup_late_fee),
-            "makeup_total": money(t.makeup_principal + t.makeup_late_fee),
+            "deferred": money(t.deferred.value()),
+            "due_employer": money(t.due_employer.value()),
+            "due_individual": money(t.due_individual.value()),
+            "paid_employer_in_ledger": money(t.paid_employer_in_ledger.value()),
+            "paid_individual_in_ledger": money(t.paid_individual_in_ledger.value()),
+            "shortfall": money(t.shortfall.value()),
+            "makeup_principal": money(t.makeup_principal.value()),
+            "makeup_late_fee": money(t.makeup_late_fee.value()),
+            "makeup_total": money(t.makeup_principal.value() + t.makeup_late_fee.value()),
         }),
     );
     o.insert(

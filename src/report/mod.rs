@@ -80,9 +80,15 @@ pub struct MonthTotals {
 }
 
 /// `ledger.csv` summed: per month, and in all.
-#[derive(Debug, Clone, Default, PartialEq)]
+///
+/// Months are a dense run from the first to the last month seen (a ledger
+/// spans decades at most), because the run adds every person's months
+/// on the single writer thread: an index, not a tree search, per month.
+#[derive(Debug, Clone, Default)]
 pub struct LedgerTotals {
-    pub months: BTreeMap<u32, MonthTotals>,
+    /// Month index of `dense[0]`.
+    first: u32,
+    dense: Vec<MonthTotals>,
     pub rows: u64,
     pub paid: Cents,
 }
@@ -90,12 +96,39 @@ pub struct LedgerTotals {
 impl LedgerTotals {
     /// Adds `rows` ledger rows of month `period` (a month index).
     pub fn add(&mut self, period: u32, due: Cents, paid: Cents, rows: u64) {
-        let t = self.months.entry(period).or_default();
+        if self.dense.is_empty() {
+            self.first = period;
+        } else if period < self.first {
+            let grow = (self.first - period) as usize;
+            self.dense
+                .splice(0..0, std::iter::repeat(MonthTotals::default()).take(grow));
+            self.first = period;
+        }
+        let i = (period - self.first) as usize;
+        if i >= self.dense.len() {
+            self.dense.resize(i + 1, MonthTotals::default());
+        }
+        let t = &mut self.dense[i];
         t.due += due;
         t.paid += paid;
         t.rows += rows;
         self.rows += rows;
         self.paid += paid;
+    }
+
+    /// Every month with rows, by month index.
+    pub fn months(&self) -> BTreeMap<u32, MonthTotals> {
+        (self.first..)
+            .zip(&self.dense)
+            .filter(|(_, t)| t.rows > 0)
+            .map(|(p, t)| (p, *t))
+            .collect()
+    }
+}
+
+impl PartialEq for LedgerTotals {
+    fn eq(&self, o: &Self) -> bool {
+        (self.rows, self.paid) == (o.rows, o.paid) && self.months() == o.months()
     }
 }
 
@@ -179,7 +212,7 @@ fn gather(out_dir: &Path, ledger_totals: Option<LedgerTotals>) -> Result<Data> {
         Some(t) => t,
         None => ledger(out_dir)?,
     };
-    d.months = totals.months;
+    d.months = totals.months();
     d.ledger_rows = totals.rows;
     d.ledger_paid = totals.paid;
     exceptions(out_dir, &mut d)?;
@@ -568,6 +601,26 @@ mod tests {
         assert_eq!(month_index(b"2024-01"), Some(2024 * 12));
         assert_eq!(month_index(b"2024-13"), None);
         assert_eq!(month_index(b"2024/01"), None);
+    }
+
+    #[test]
+    fn ledger_totals_in_any_month_order() {
+        let mut t = LedgerTotals::default();
+        t.add(24_300, 100, 90, 1);
+        t.add(24_290, 5, 5, 2); // before the first month: grows at the front
+        t.add(24_305, 7, 0, 1); // after the last: grows at the back
+        t.add(24_300, 1, 1, 1);
+        let months: Vec<_> = t.months().into_iter().collect();
+        let m = |due, paid, rows| MonthTotals { due, paid, rows };
+        assert_eq!(
+            months,
+            vec![
+                (24_290, m(5, 5, 2)),
+                (24_300, m(101, 91, 2)),
+                (24_305, m(7, 0, 1))
+            ]
+        );
+        assert_eq!((t.rows, t.paid), (5, 96));
     }
 
     #[test]
