@@ -107,15 +107,27 @@ pub fn reconcile(
             });
         }
     }
-    // Payments up to the horizon, by month; later ones are deferred.
-    let mut pays: BTreeMap<Period, MonthPay> = BTreeMap::new();
-    for p in payments {
+    // Payments up to the horizon, summed by month in month order (a
+    // sorted vector, walked beside the months below: exports list a
+    // person's months in order, so the stable sort is one pass); later
+    // ones are deferred.
+    let mut due_pays: Vec<&Payment> = Vec::with_capacity(payments.len());
+    for &p in payments {
         if p.period > horizon {
             out.totals.deferred += p.employer_amount + p.individual_amount;
             out.totals.payments_deferred += 1;
-            continue;
+        } else {
+            due_pays.push(p);
         }
-        let mp = pays.entry(p.period).or_default();
+    }
+    due_pays.sort_by_key(|p| p.period);
+    let mut pays: Vec<(Period, MonthPay)> = Vec::new();
+    for p in due_pays {
+        if pays.last().map(|(m, _)| *m) != Some(p.period) {
+            pays.push((p.period, MonthPay::default()));
+        }
+        let last = pays.len() - 1;
+        let mp = &mut pays[last].1;
         mp.employer += p.employer_amount;
         mp.individual += p.individual_amount;
         if !mp.payers.contains(&p.employer_id) {
@@ -128,12 +140,19 @@ pub fn reconcile(
         .filter(|c| c.to > c.from)
         .map(|c| c.to.prev())
         .max();
-    let mut months: Vec<Period> = pays.keys().copied().collect();
-    if let (Some(a), Some(b)) = (first_cov, last_cov) {
-        months.extend((a.0..=b.0).map(Period));
-        months.sort_unstable();
-        months.dedup();
-    }
+    // Every paid month and every month from the first to the last
+    // covered one, in order: paid months before, the covered range, paid
+    // months after.
+    let paid_months = || pays.iter().map(|(m, _)| *m);
+    let months: Vec<Period> = match (first_cov, last_cov) {
+        (Some(a), Some(b)) => paid_months()
+            .filter(|m| *m < a)
+            .chain((a.0..=b.0).map(Period))
+            .chain(paid_months().filter(|m| *m > b))
+            .collect(),
+        _ => paid_months().collect(),
+    };
+    let mut pays = pays.iter().peekable();
     let mut runs = Runs::new(person, insurance);
     let mut cases: BTreeMap<String, Case> = BTreeMap::new();
     let tol = ctx.tolerance;
@@ -150,7 +169,7 @@ pub fn reconcile(
     let mut covering: Vec<usize> = Vec::with_capacity(spells.len());
     let mut dues_memo: Option<(Decimal, &crate::model::RateRow, Decimal, Decimal)> = None;
     for m in months {
-        let pay = pays.get(&m);
+        let pay = pays.next_if(|(p, _)| *p == m).map(|(_, mp)| mp);
         let (paid_e, paid_i) = pay.map_or((zero, zero), |p| (p.employer, p.individual));
         covering.clear();
         covering.extend((0..spells.len()).filter(|&i| covs[i].covers(m)));
